@@ -1,0 +1,61 @@
+# CareBoard: `make run` sets everything up and serves; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app careboard
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+VENDOR := careboard/static/vendor
+
+.PHONY: run setup venv deps test-deps assets translations db demo test i18n-extract clean
+
+run: setup db demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+setup: deps assets translations
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+
+deps: $(VENV)/.deps
+$(VENV)/.deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+test-deps: $(VENV)/.test-deps
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.deps
+
+assets: $(VENDOR)/htmx.min.js
+$(VENDOR)/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/idiomorph/dist/idiomorph-ext.min.js $(VENDOR)/idiomorph-ext.min.js
+	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/Sortable.min.js
+	touch $@
+
+translations: deps
+	$(BIN)/pybabel compile --use-fuzzy -d careboard/translations -D messages
+
+db: setup
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo
+
+# Browser tests run when /usr/bin/chromium exists (.ci/run installs it). TEST_DATABASE_URL selects PostgreSQL.
+test: test-deps assets translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# For developers: refresh the catalogs after adding strings, then translate careboard/translations/zh_CN.
+i18n-extract: deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o careboard/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i careboard/translations/messages.pot -d careboard/translations -D messages --no-location --omit-header --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)/*.js

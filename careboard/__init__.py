@@ -1,0 +1,65 @@
+"""CareBoard: the customer-care department's board. `create_app` is the only entry point."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+
+from careboard.config import Config, ProductionConfig, check_production, database_uri, load_environment
+from careboard.extensions import babel, csrf, db, htmx, limiter, login, migrate
+
+__version__ = "0.1.0"
+
+
+def create_app(config: type = None) -> Flask:
+    """Build the app. Without a config, CAREBOARD_ENV=production selects ProductionConfig."""
+    if config is None:
+        config = ProductionConfig if os.environ.get("CAREBOARD_ENV") == "production" else Config
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+    if not app.testing:
+        load_environment(app)
+        app.config.from_pyfile("config.py", silent=True)      # instance/config.py overrides
+    if issubclass(config, ProductionConfig):
+        check_production(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["CAREBOARD_TIMEZONE"])
+
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    from careboard import i18n
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    for ext in (login, csrf, htmx, limiter):
+        ext.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from careboard import auth_session, errors, templating
+    auth_session.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from careboard.blueprints import admin, auth, main
+    for bp in (auth.bp, main.bp, admin.bp):
+        app.register_blueprint(bp)
+
+    from careboard import cli, policy
+    cli.init_app(app)
+    policy.check_every_view_has_a_policy(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,127 @@
+"""Accounts and store settings, for administrators."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from careboard import policy
+from careboard.blueprints.admin import bp
+from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
+from careboard.extensions import db
+from careboard.i18n import store
+from careboard.models import User
+from careboard.services import DomainError, accounts, settings
+
+
+def load_user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+@bp.get("/users")
+@policy.admin
+def list_users():
+    people = db.session.scalars(accounts.list_users()).all()
+    return render_template("admin/users.html", users=people)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@policy.admin
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db.session, username=form.username.data,
+                                        display_name=form.display_name.data, role=form.role.data,
+                                        level=form.level.data, password=form.password.data,
+                                        language=form.language.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.username.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s created.", name=user.username), "success")
+            return redirect(url_for("admin.list_users"), code=303)
+    return render_template("admin/user_form.html", form=form, user=None), 422 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@policy.admin
+def edit_user(user_id: int):
+    user = load_user_or_404(user_id)
+    form = UserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(db.session, user, actor=current_user, display_name=form.display_name.data,
+                                 role=form.role.data, level=form.level.data, language=form.language.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.level.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("admin.list_users"), code=303)
+    return render_template("admin/user_form.html", form=form, user=user,
+                           password_form=ResetPasswordForm(), active_form=ActiveForm()), \
+        422 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/active")
+@policy.admin
+def set_user_active(user_id: int):
+    user = load_user_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit() or form.active.data not in ("0", "1"):
+        flash(_("The request was incomplete; nothing was changed."), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+    try:
+        accounts.set_active(db.session, user, actor=current_user, active=form.active.data == "1")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Account %(name)s activated.", name=user.username) if user.active
+              else _("Account %(name)s deactivated. Its cards and history are kept.", name=user.username),
+              "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@policy.admin
+def reset_password(user_id: int):
+    user = load_user_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(db.session, user, password=form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The password of %(name)s was reset.", name=user.username), "success")
+    else:
+        flash(_("The password must have at least %(n)d characters.", n=accounts.MIN_PASSWORD), "error")
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@policy.admin
+def edit_settings():
+    current = store()
+    form = SettingsForm(data={"store_name": current.store_name, "timezone": current.timezone})
+    form.timezone.choices = [SelectChoice(zone, zone) for zone in settings.common_timezones()]
+    if form.validate_on_submit():
+        try:
+            settings.save(db.session, actor=current_user, store_name=form.store_name.data,
+                          timezone=form.timezone.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.store_name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("admin.edit_settings"), code=303)
+    return render_template("admin/settings.html", form=form), 422 if form.errors else 200

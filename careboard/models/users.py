@@ -1,0 +1,117 @@
+"""Accounts: the department's people, their role (lane on the board) and permission level."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from careboard.extensions import db
+from careboard.dbtypes import UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    """The 13 roles of the customer-care department (see DESIGN.md)."""
+
+    CARE_DIRECTOR = "care_director"
+    CS_SUPERVISOR = "cs_supervisor"
+    SALES_CARE = "sales_care"
+    AFTERSALES_CARE = "aftersales_care"
+    PHONE_RECEPTION = "phone_reception"
+    DELIVERY = "delivery"
+    SHOWROOM_RECEPTION = "showroom_reception"
+    AFTERSALES_SERVICE = "aftersales_service"
+    INSURANCE_RENEWAL = "insurance_renewal"
+    MARKETING_MANAGER = "marketing_manager"
+    ANALYST = "analyst"
+    ADVERTISING = "advertising"
+    OWNERS_CLUB = "owners_club"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.CARE_DIRECTOR: _l("Care director"),
+    Role.CS_SUPERVISOR: _l("Customer service supervisor"),
+    Role.SALES_CARE: _l("Sales care specialist"),
+    Role.AFTERSALES_CARE: _l("After-sales care specialist"),
+    Role.PHONE_RECEPTION: _l("Phone reception"),
+    Role.DELIVERY: _l("Delivery specialist"),
+    Role.SHOWROOM_RECEPTION: _l("Showroom reception"),
+    Role.AFTERSALES_SERVICE: _l("After-sales service specialist"),
+    Role.INSURANCE_RENEWAL: _l("Insurance renewal specialist"),
+    Role.MARKETING_MANAGER: _l("Marketing manager"),
+    Role.ANALYST: _l("Analyst"),
+    Role.ADVERTISING: _l("Advertising specialist"),
+    Role.OWNERS_CLUB: _l("Owners club specialist"),
+}
+
+
+class Level(enum.IntEnum):
+    """Permission levels, ordered: each level may do everything the lower ones may."""
+
+    STAFF = 10          # works own cards
+    SUPERVISOR = 20     # reassigns, audits, sees the department
+    DIRECTOR = 30       # everything in the department, KPI configuration
+    ADMIN = 40          # accounts and settings as well
+
+    @property
+    def label(self) -> str:
+        return str(LEVEL_LABELS[self])
+
+
+LEVEL_LABELS = {
+    Level.STAFF: _l("Staff"),
+    Level.SUPERVISOR: _l("Supervisor"),
+    Level.DIRECTOR: _l("Director"),
+    Level.ADMIN: _l("Administrator"),
+}
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(30), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.active = kwargs.get("active", True)
+        self.language = kwargs.get("language", "zh_CN")
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def level_enum(self) -> Level:
+        return Level(self.level)
+
+    @property
+    def is_active(self) -> bool:                     # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def at_least(self, level: Level) -> bool:
+        return self.level >= level
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}/{Level(self.level).name}>"

@@ -1,0 +1,69 @@
+"""Who may do what: every view declares its policy here, templates ask the same functions.
+
+A view gets exactly one of the decorators below. `create_app` refuses to start when a view has none,
+so a new route cannot slip through without a decision (tests/test_policy.py walks the URL map).
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import Flask, abort
+from flask_login import current_user
+
+from careboard.extensions import login
+from careboard.models import Level, User
+
+PUBLIC = "public"
+
+
+def require(level: Level | None) -> Callable:
+    """Allow users of at least `level`; None makes the view public (login page, health check)."""
+
+    def decorate(view: Callable) -> Callable:
+        if level is None:
+            view.policy = PUBLIC
+            return view
+
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login.unauthorized()
+            if current_user.level < level:
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.policy = level
+        return guarded
+
+    return decorate
+
+
+public = require(None)
+staff = require(Level.STAFF)
+supervisor = require(Level.SUPERVISOR)
+director = require(Level.DIRECTOR)
+admin = require(Level.ADMIN)
+
+
+def passive(view: Callable) -> Callable:
+    """A background request (polling) that does not count as activity for the idle logout."""
+    view.passive = True
+    return view
+
+
+def check_every_view_has_a_policy(app: Flask) -> None:
+    missing = [name for name, view in app.view_functions.items()
+               if name != "static" and not hasattr(view, "policy")]
+    if missing:
+        raise RuntimeError(f"views without a policy decorator from careboard.policy: {sorted(missing)}")
+
+
+# Capabilities, asked by views and templates alike.
+
+def can_manage_accounts(user: User) -> bool:
+    return user.is_authenticated and user.level >= Level.ADMIN
+
+
+def can_see_department(user: User) -> bool:
+    return user.is_authenticated and user.level >= Level.SUPERVISOR

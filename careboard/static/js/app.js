@@ -1,0 +1,47 @@
+// CareBoard's only hand-written script: toasts, the idle logout timer. No inline scripts (strict CSP).
+(function () {
+  "use strict";
+
+  function toast(message) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast toast-error";
+    el.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.textContent = "×";
+    el.appendChild(text);
+    el.appendChild(close);
+    box.appendChild(el);
+  }
+  window.careboardToast = toast;
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest(".toast-close");
+    if (close) close.closest(".toast").remove();
+  });
+
+  // A request that never reached the server: say so, never fail silently.
+  document.addEventListener("htmx:sendError", function () {
+    toast(document.body.dataset.offlineMessage);
+  });
+
+  // Idle logout on shared tablets: after the idle time without touch or keys, reload; the server,
+  // which keeps the authoritative clock, then logs the user out and shows the login page.
+  var idle = parseInt(document.body.dataset.idleMs || "0", 10);
+  if (idle > 0) {
+    var timer = null;
+    var arm = function () {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(function () { window.location.reload(); }, idle + 5000);
+    };
+    ["pointerdown", "keydown", "scroll"].forEach(function (name) {
+      document.addEventListener(name, arm, { passive: true });
+    });
+    arm();
+  }
+})();

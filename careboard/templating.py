@@ -1,0 +1,70 @@
+"""Template helpers: the render() that picks page or fragment, navigation, filters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from careboard import i18n, policy
+from careboard.models import Level, Role
+
+# (endpoint, label). Shown when the endpoint exists and its policy admits the user.
+NAVIGATION = [
+    ("board.mine", _l("My cards")),
+    ("board.index", _l("Board")),
+    ("customers.index", _l("Customers")),
+    ("complaints.index", _l("Complaints")),
+    ("checklist.index", _l("5S checklist")),
+    ("scorecard.index", _l("Scorecard")),
+    ("review.index", _l("Weekly review")),
+    ("admin.list_users", _l("Accounts")),
+    ("admin.edit_settings", _l("Settings")),
+]
+
+
+def allowed(endpoint: str) -> bool:
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    rule = getattr(view, "policy", None)
+    if rule == policy.PUBLIC:
+        return True
+    return current_user.is_authenticated and current_user.level >= rule
+
+
+def render(template: str, *, fragments: dict[str, str] | None = None, **context):
+    """The whole page, or one named block when an htmx request targets that block's element id.
+
+    `fragments` maps an element id (HX-Target) to the block that renders it.
+    """
+    block = None
+    if request.htmx and not request.htmx.history_restore_request and fragments:
+        block = fragments.get(request.htmx.target or "")
+    html = render_block(template, block, **context) if block else render_template(template, **context)
+    response = current_app.make_response(html)
+    response.vary.add("HX-Request")
+    return response
+
+
+def localtime(value: datetime | None, fmt: str = "short") -> str:
+    """A UTC datetime in the store's time zone and the user's language."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role,
+                                 LANGUAGE_NAMES=i18n.LANGUAGE_NAMES)
+
+    @app.context_processor
+    def shell():
+        navigation = [(endpoint, label) for endpoint, label in NAVIGATION if allowed(endpoint)]
+        return {"store": i18n.store(), "navigation": navigation,
+                "current_locale": i18n.select_locale(),
+                "idle_ms": app.config["IDLE_LOGOUT_MINUTES"] * 60 * 1000}

@@ -1,0 +1,143 @@
+"""Fixtures: a fresh database per test, migrated as in production.
+
+SQLite (the default): the migrations run once into a template file, copied for every test.
+PostgreSQL (TEST_DATABASE_URL=postgresql://...): the migrations run once into a schema of this test
+run; every test starts from emptied tables.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from urllib.parse import quote
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from careboard import create_app
+from careboard.config import TestConfig
+from careboard.extensions import db
+from tests.factories import PASSWORD, make_user
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+def pg_url(schema: str) -> str:
+    base = TEST_DATABASE_URL.replace("postgres://", "postgresql+psycopg://", 1)
+    if base.startswith("postgresql://"):
+        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def config_for(uri: str, **overrides) -> type:
+    return type("PerTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": uri, **overrides})
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Where the migrated template lives: a SQLite file, or a PostgreSQL schema."""
+    if ON_POSTGRES:
+        schema = f"careboard_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(pg_url("public"))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        app = create_app(config_for(pg_url(schema)))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield pg_url(schema)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite"
+        app = create_app(config_for(f"sqlite:///{path}"))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield path
+
+
+def fresh_database_uri(database_template, tmp_path) -> str:
+    if ON_POSTGRES:
+        engine = create_engine(database_template)
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return database_template
+    path = tmp_path / "careboard.sqlite"
+    shutil.copyfile(database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_template, tmp_path):
+    """The config class of this test's app; a test may subclass it before `app` is built."""
+    return config_for(fresh_database_uri(database_template, tmp_path))
+
+
+class FreshContextClient(FlaskClient):
+    """Each request in an app context of its own, as in production: its own `g` and its own
+    database session, not the test's (which the `app` fixture keeps pushed)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+class AuthActions:
+    """As in Flask's tutorial: log a test client in and out."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "sales1", password: str = PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def people(session):
+    """One account per permission level (and a second staff member); committed."""
+    from careboard.models import Level, Role
+    users = {
+        "admin": make_user(session, "admin", role=Role.ANALYST, level=Level.ADMIN),
+        "director": make_user(session, "director", role=Role.CARE_DIRECTOR, level=Level.DIRECTOR),
+        "supervisor": make_user(session, "supervisor", role=Role.CS_SUPERVISOR, level=Level.SUPERVISOR),
+        "sales1": make_user(session, "sales1", role=Role.SALES_CARE, level=Level.STAFF),
+        "sales2": make_user(session, "sales2", role=Role.SALES_CARE, level=Level.STAFF),
+    }
+    session.commit()
+    return users

@@ -1,0 +1,75 @@
+"""Configuration: production refuses a missing or default secret; environment variables apply."""
+from __future__ import annotations
+
+import pytest
+
+from careboard import create_app
+from careboard.config import DEV_SECRET_KEY, ConfigurationError, ProductionConfig
+
+
+@pytest.fixture
+def production_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.sqlite")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    return monkeypatch
+
+
+def _instance_less_production(tmp_path):
+    # An instance folder of its own, so a developer's instance/config.py cannot leak into the test.
+    return type("P", (ProductionConfig,), {})
+
+
+def test_production_refuses_a_missing_secret_key(production_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_refuses_the_development_secret_key(production_env):
+    production_env.setenv("SECRET_KEY", DEV_SECRET_KEY)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_refuses_a_short_secret_key(production_env):
+    production_env.setenv("SECRET_KEY", "short")
+    with pytest.raises(ConfigurationError, match="too short"):
+        create_app(ProductionConfig)
+
+
+def test_production_starts_with_a_real_key_and_secure_cookies(production_env, tmp_path):
+    production_env.setenv("SECRET_KEY", "x" * 40)
+    production_env.setenv("CAREBOARD_TIMEZONE", "Asia/Urumqi")
+    production_env.setenv("CAREBOARD_IDLE_LOGOUT_MINUTES", "7")
+    app = create_app(ProductionConfig)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["CAREBOARD_TIMEZONE"] == "Asia/Urumqi"
+    assert app.config["IDLE_LOGOUT_MINUTES"] == 7
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/prod.sqlite"
+
+
+def test_postgres_urls_are_spelled_for_psycopg3(production_env):
+    production_env.setenv("SECRET_KEY", "x" * 40)
+    production_env.setenv("DATABASE_URL", "postgres://u:p@db.local:5432/careboard")
+    app = create_app(ProductionConfig)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.local:5432/careboard"
+
+
+def test_default_database_is_sqlite_in_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    from careboard.config import Config
+    app = create_app(type("Dev", (Config,), {"TESTING": True}))
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/careboard.sqlite")
+
+
+def test_sqlite_connections_get_wal_foreign_keys_and_busy_timeout(app):
+    from sqlalchemy import text
+
+    from careboard.extensions import db
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000

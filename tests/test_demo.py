@@ -1,0 +1,70 @@
+"""`flask --app careboard demo`: idempotent, careful with real data, every account logs in."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from careboard.models import Level, Role, User
+from careboard.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+
+def _run(app, *args):
+    return app.test_cli_runner().invoke(args=["demo", *args])
+
+
+def test_demo_creates_one_account_per_role_and_is_idempotent(app, session):
+    first = _run(app)
+    assert first.exit_code == 0, first.output
+    roles = set(session.scalars(select(User.role)).all())
+    assert roles == {r.value for r in Role}
+    count = session.scalar(select(func.count()).select_from(User))
+    second = _run(app)
+    assert second.exit_code == 0 and "nothing to do" in second.output
+    assert session.scalar(select(func.count()).select_from(User)) == count
+
+
+def test_demo_refuses_a_database_with_real_accounts(app, session):
+    from tests.factories import make_user
+    make_user(session, "realperson")
+    session.commit()
+    refused = _run(app)
+    assert refused.exit_code != 0 and "realperson" in refused.output
+    assert session.scalar(select(func.count()).select_from(User)) == 1
+    forced = _run(app, "--force")
+    assert forced.exit_code == 0
+    assert session.scalar(select(func.count()).select_from(User)) == 1 + len(DEMO_USERS)
+
+
+def test_readme_lists_every_demo_account():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for username, *_ in DEMO_USERS:
+        assert re.search(rf"`{re.escape(username)}`", readme), username
+
+
+@pytest.mark.parametrize("username,nav_shown,nav_hidden", [
+    ("sales1", [], ["账号管理", "设置"]),
+    ("supervisor", [], ["账号管理"]),
+    ("director", [], ["账号管理"]),
+    ("admin", ["账号管理", "设置"], []),
+])
+def test_each_demo_account_logs_in_and_sees_its_navigation(app, client, username, nav_shown, nav_hidden):
+    _run(app)
+    assert client.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
+    html = client.get("/account").get_data(as_text=True)
+    nav = html.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
+    for label in nav_shown:
+        assert label in nav
+    for label in nav_hidden:
+        assert label not in nav
+
+
+def test_all_demo_accounts_log_in(app, client):
+    _run(app)
+    for username, _name, _role, level in DEMO_USERS:
+        response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 303, username
+        client.post("/logout")
+    assert any(level == Level.ADMIN for *_, level in DEMO_USERS)
