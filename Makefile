@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 VENDOR := careboard/static/vendor
 
-.PHONY: run setup venv deps test-deps assets translations db demo test i18n-extract clean
+.PHONY: run setup venv deps test-deps assets translations db demo test bench i18n-extract clean
 
 run: setup db demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -52,10 +52,14 @@ demo: db
 test: test-deps assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print figures (no pass/fail): see bench/README.md.
+bench: test-deps assets translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 # For developers: refresh the catalogs after adding strings, then translate careboard/translations/zh_CN.
 i18n-extract: deps
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o careboard/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i careboard/translations/messages.pot -d careboard/translations -D messages --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i careboard/translations/messages.pot -d careboard/translations -D messages --omit-header --ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)/*.js

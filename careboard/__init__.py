@@ -46,8 +46,8 @@ def create_app(config: type = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
-    from careboard.blueprints import admin, auth, main
-    for bp in (auth.bp, main.bp, admin.bp):
+    from careboard.blueprints import admin, auth, board, main
+    for bp in (auth.bp, main.bp, board.bp, admin.bp):
         app.register_blueprint(bp)
 
     from careboard import cli, policy

@@ -13,6 +13,7 @@ from careboard.extensions import db, login
 from careboard.models import User
 
 SEEN = "seen"
+POLL_HEADER = "X-CareBoard-Poll"      # sent by the board's background refresh: not activity
 
 
 def init_app(app: Flask) -> None:
@@ -45,7 +46,6 @@ def enforce_idle_logout():
         if request.htmx:
             return htmx_flask.make_response("", redirect=target)
         return redirect(target)
-    view = current_app.view_functions.get(request.endpoint)
-    if not getattr(view, "passive", False) or seen is None:
+    if request.headers.get(POLL_HEADER) != "1" or seen is None:
         session[SEEN] = now
     return None

@@ -46,12 +46,6 @@ director = require(Level.DIRECTOR)
 admin = require(Level.ADMIN)
 
 
-def passive(view: Callable) -> Callable:
-    """A background request (polling) that does not count as activity for the idle logout."""
-    view.passive = True
-    return view
-
-
 def check_every_view_has_a_policy(app: Flask) -> None:
     missing = [name for name, view in app.view_functions.items()
                if name != "static" and not hasattr(view, "policy")]
@@ -67,3 +61,24 @@ def can_manage_accounts(user: User) -> bool:
 
 def can_see_department(user: User) -> bool:
     return user.is_authenticated and user.level >= Level.SUPERVISOR
+
+
+def can_reassign(user: User) -> bool:
+    """Move cards between people, bulk reassign: supervisors and up."""
+    return user.is_authenticated and user.level >= Level.SUPERVISOR
+
+
+def can_change_card(user: User, card) -> bool:
+    """Move, edit, complete, reopen: one's own cards (or an unassigned card of one's role); supervisors any."""
+    if not user.is_authenticated:
+        return False
+    if user.level >= Level.SUPERVISOR:
+        return True
+    if card.assignee_id is None:
+        return card.role == user.role
+    return card.assignee_id == user.id
+
+
+def can_create_kind(user: User, kind: str) -> bool:
+    """Staff create task cards; the other kinds come from rules or from supervisors."""
+    return user.is_authenticated and (kind == "task" or user.level >= Level.SUPERVISOR)

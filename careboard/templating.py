@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, current_app, render_template, request
+from markupsafe import Markup
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from careboard import i18n, policy
-from careboard.models import Level, Role
+from careboard.models import Column, Level, Priority, Role
 
 # (endpoint, label). Shown when the endpoint exists and its policy admits the user.
 NAVIGATION = [
@@ -57,10 +58,22 @@ def localtime(value: datetime | None, fmt: str = "short") -> str:
     return format_datetime(value, fmt)
 
 
+def overdue_badge(oob: bool = False) -> Markup:
+    """The header's count of overdue cards (one's own for staff, the department's for supervisors)."""
+    if not current_user.is_authenticated or not allowed("board.index"):
+        return Markup("")
+    from careboard.dbtypes import utcnow
+    from careboard.extensions import db
+    from careboard.services.board import overdue_count
+    count = overdue_count(db.session, current_user, utcnow())
+    return Markup(render_template("board/_overdue_badge.html", count=count, oob=oob))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
-    app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role,
-                                 LANGUAGE_NAMES=i18n.LANGUAGE_NAMES)
+    app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role, Column=Column,
+                                 Priority=Priority, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+                                 overdue_badge=overdue_badge)
 
     @app.context_processor
     def shell():

@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from careboard.models import Level, Role, Setting, User
 from tests.factories import PASSWORD
 
+SETTINGS = {"due_soon_hours": 2, "poll_seconds": 20, "wip_limit_todo": 0, "wip_limit_doing": 3,
+            "wip_limit_waiting": 0}
 ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings"]
 ADMIN_POSTS = ["/admin/users/new", "/admin/users/1", "/admin/users/1/active", "/admin/users/1/password",
                "/admin/settings"]
@@ -134,7 +136,7 @@ def test_unknown_user_is_404(client, auth, people):
 
 def test_settings_store_name_and_timezone(client, auth, people, session):
     auth.login("admin")
-    response = client.post("/admin/settings", data={"store_name": "东风 4S 店", "timezone": "Asia/Urumqi"})
+    response = client.post("/admin/settings", data={**SETTINGS, "store_name": "东风 4S 店", "timezone": "Asia/Urumqi"})
     assert response.status_code == 303
     assert session.get(Setting, "store_name").value == "东风 4S 店"
     assert "东风 4S 店" in client.get("/admin/settings").get_data(as_text=True)
@@ -142,7 +144,7 @@ def test_settings_store_name_and_timezone(client, auth, people, session):
 
 def test_settings_refuse_an_unknown_time_zone(client, auth, people, session):
     auth.login("admin")
-    response = client.post("/admin/settings", data={"store_name": "X", "timezone": "Mars/Olympus"})
+    response = client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "Mars/Olympus"})
     assert response.status_code == 422
     assert session.get(Setting, "timezone") is None and session.get(Setting, "store_name") is None
 
@@ -152,8 +154,8 @@ def test_times_are_shown_in_the_store_time_zone(client, auth, people, session):
     people["sales1"].last_login_at = datetime(2026, 11, 25, 1, 30, tzinfo=timezone.utc)
     session.commit()
     auth.login("admin")
-    client.post("/admin/settings", data={"store_name": "X", "timezone": "Asia/Shanghai"})
+    client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "Asia/Shanghai"})
     # sales1 is listed with 09:30 Beijing time; the admin's own log-in is "now".
     assert "09:30" in client.get("/admin/users").get_data(as_text=True)
-    client.post("/admin/settings", data={"store_name": "X", "timezone": "UTC"})
+    client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "UTC"})
     assert "01:30" in client.get("/admin/users").get_data(as_text=True)

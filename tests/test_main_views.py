@@ -25,9 +25,10 @@ def test_home_requires_login(client):
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
-def test_home_greets_the_user(client, auth, people):
+def test_home_sends_staff_to_their_cards(client, auth, people):
     auth.login("sales1")
-    assert "Sales1，您好" in client.get("/").get_data(as_text=True)
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/board/mine"
 
 
 def test_404_is_a_friendly_page(client):

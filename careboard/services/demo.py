@@ -57,4 +57,120 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
                              password=DEMO_PASSWORD)
         created.append(f"user {username} ({role.value}, {level.name.lower()})")
     session.flush()
+    created += load_board_demo(session)
     return created
+
+
+# A realistic day on the board: (role, kind, title, due in hours from now (None: no due time), column, priority)
+DEMO_CARDS = [
+    ("sales_care", "callback", "交车3天回访：王先生 新明锐 沪A·D1234", -20, "todo", 2),
+    ("sales_care", "callback", "交车3天回访：李女士 柯迪亚克 沪B·77K21", -3, "todo", 1),
+    ("sales_care", "callback", "交车3个月回访：陈先生 速派", 1, "todo", 2),
+    ("sales_care", "callback", "交车6个月回访：赵女士 柯珞克", 5, "doing", 2),
+    ("sales_care", "reminder", "生日问候：周先生（今天生日）", 3, "todo", 2),
+    ("sales_care", "reminder", "节日问候短信：元旦祝福名单 38 人", 30, "todo", 3),
+    ("sales_care", "inspection", "展车检查：展厅 6 台展车清洁、胎压、座椅位置", 2, "todo", 1),
+    ("sales_care", "task", "整理本周交车档案（48小时内归档）", 26, "doing", 2),
+    ("sales_care", "callback", "交车3天回访：孙先生 明锐 旅行版", -1, "doing", 2),
+    ("sales_care", "callback", "交车3天回访：吴女士 昕动", 20, "waiting", 2),
+    ("aftersales_care", "callback", "维修后3天回访：郑先生 保养 工单 R2611-031", -6, "todo", 1),
+    ("aftersales_care", "callback", "维修后3天回访：冯女士 钣喷 工单 R2611-044", 4, "todo", 2),
+    ("aftersales_care", "callback", "维修后3天回访：何先生 更换刹车片", 22, "todo", 2),
+    ("aftersales_care", "reminder", "首保提醒：本周到期 12 位车主（短信）", 8, "doing", 2),
+    ("aftersales_care", "reminder", "定保提醒：11月第4周名单", 48, "todo", 3),
+    ("aftersales_care", "reminder", "质保到期电话提醒：许先生 2021款 明锐", 30, "todo", 2),
+    ("aftersales_care", "callback", "流失客户挽回：6个月未进站 韩女士", 72, "todo", 2),
+    ("aftersales_care", "callback", "流失客户挽回：6个月未进站 曹先生", -26, "todo", 2),
+    ("aftersales_care", "reminder", "年检提醒：12月到期 7 位车主", 96, "waiting", 3),
+    ("aftersales_care", "callback", "维修后3天回访：邓先生 空调维修", 1, "doing", 1),
+    ("phone_reception", "complaint", "来电抱怨：保养等待时间过长（马先生）", -2, "doing", 1),
+    ("phone_reception", "task", "400 热线来电登记汇总（昨日）", 6, "todo", 2),
+    ("phone_reception", "task", "回复线上留言 5 条", 3, "todo", 2),
+    ("phone_reception", "callback", "预约确认：明天 9:00 保养 3 位客户", 8, "todo", 2),
+    ("delivery", "task", "交车仪式准备：下午 15:00 柯迪亚克 GT", 4, "doing", 1),
+    ("delivery", "task", "交车资料核对：合同、发票、合格证", 6, "todo", 2),
+    ("delivery", "task", "新车 PDI 检查单签字确认", -4, "todo", 2),
+    ("delivery", "task", "交车后 24 小时内上传交车照片", 18, "todo", 3),
+    ("showroom_reception", "inspection", "客户休息区 5S 检查：饮品、杂志、充电区", 1, "todo", 2),
+    ("showroom_reception", "inspection", "洽谈区桌面与资料架整理", 2, "doing", 2),
+    ("showroom_reception", "task", "来店客户登记表录入（上午）", -1, "todo", 2),
+    ("showroom_reception", "task", "展厅绿植浇水与香氛补充", 5, "todo", 3),
+    ("aftersales_service", "task", "服务接待区 5S：接车台与钥匙柜", 2, "todo", 2),
+    ("aftersales_service", "callback", "交车后跟进：维修车辆交付说明", 6, "todo", 2),
+    ("aftersales_service", "task", "维修进度告知：工单 R2611-052 配件到货", -3, "doing", 1),
+    ("aftersales_service", "task", "客户休息区座椅报修", 30, "waiting", 3),
+    ("insurance_renewal", "reminder", "续保提醒：12月到期 26 位客户", 24, "doing", 1),
+    ("insurance_renewal", "callback", "续保跟进：程先生 报价已发", -5, "todo", 2),
+    ("insurance_renewal", "callback", "续保跟进：宋女士 比价中", 10, "todo", 2),
+    ("insurance_renewal", "callback", "续保跟进：唐先生 已续保，确认保单", 30, "waiting", 3),
+    ("insurance_renewal", "task", "本月续保率统计（目标 ≥ 40%）", 50, "todo", 2),
+    ("marketing_manager", "task", "车友会冬季自驾活动方案", 72, "doing", 2),
+    ("marketing_manager", "task", "12月展厅活动物料确认", -10, "todo", 1),
+    ("marketing_manager", "task", "本周线索来源分析", 26, "todo", 2),
+    ("analyst", "task", "周报数据准备：回访率、投诉关闭率", 20, "doing", 1),
+    ("analyst", "task", "流失客户目标群分析（每月5日）", 200, "todo", 2),
+    ("analyst", "task", "满意度总部报告解读（3天内）", -8, "todo", 1),
+    ("advertising", "task", "朋友圈广告素材审核", 6, "todo", 2),
+    ("advertising", "task", "户外广告到期续约确认", 100, "todo", 3),
+    ("advertising", "task", "展厅海报更换", -2, "doing", 2),
+    ("owners_club", "task", "车友汇新会员入会登记 8 人", 8, "todo", 2),
+    ("owners_club", "task", "会员积分兑换礼品发放", 30, "doing", 2),
+    ("owners_club", "task", "会员生日关怀名单", 4, "todo", 2),
+    ("cs_supervisor", "inspection", "展厅 5S 巡检（晨检）", 1, "todo", 1),
+    ("cs_supervisor", "task", "审核本周回访记录抽查 10 条", 28, "todo", 2),
+    ("cs_supervisor", "complaint", "升级投诉：车辆异响多次未修复（林先生）", -1, "doing", 1),
+    ("cs_supervisor", "task", "客服人员排班表（下周）", 50, "todo", 3),
+    ("care_director", "task", "满意度分析会议（总部报告后3天内）", 30, "todo", 1),
+    ("care_director", "task", "审批 11 月考核数据", 80, "todo", 2),
+    ("care_director", "task", "周例会议程准备", 20, "doing", 2),
+    ("sales_care", "callback", "交车3个月回访：郭先生 柯米克", None, "todo", 3),
+    ("aftersales_care", "reminder", "保养到期短信：本周 20 位", None, "todo", 3),
+    ("delivery", "task", "交车区物料补充", None, "todo", 3),
+    ("phone_reception", "task", "电话录音抽检", None, "todo", 3),
+]
+DEMO_DONE_TODAY = [
+    ("sales_care", "callback", "交车3天回访：钱女士 明锐 — 满意，已回访", "客户已接通，满意度 9 分，无问题。"),
+    ("aftersales_care", "callback", "维修后3天回访：蒋先生 — 已回访", "客户已接通，反映洗车不够干净，已转售后。"),
+    ("showroom_reception", "inspection", "展厅入口 5S 检查", None),
+    ("insurance_renewal", "callback", "续保跟进：沈女士 — 已续保", "已续保，保单已邮寄。"),
+]
+
+
+def load_board_demo(session: Session) -> list[str]:
+    """A day's worth of cards across the roles, a few of them overdue. Skipped if the demo cards exist."""
+    from datetime import timedelta
+
+    from careboard.dbtypes import utcnow
+    from careboard.models import Card
+    from careboard.services import board
+    if session.scalar(select(Card.id).where(Card.source == "demo").limit(1)) is not None:
+        return []
+    now = utcnow().replace(second=0, microsecond=0)
+    people = {}
+    for user in session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)):
+        people.setdefault(user.role, []).append(user)
+    supervisor = session.scalar(select(User).where(User.username == "supervisor"))
+    created = 0
+    for i, (role, kind, title, hours, column, priority) in enumerate(DEMO_CARDS):
+        staff = people.get(role) or [None]
+        assignee = staff[i % len(staff)]
+        card = board.create_card(session, actor=None, kind=kind, title=title, role=role, assignee=assignee,
+                                 due_at=None if hours is None else now + timedelta(hours=hours),
+                                 priority=priority, source="demo", rule_key=f"demo:{i}")
+        if column != "todo" and assignee is not None:
+            session.flush()
+            board.move_card(session, card, actor=assignee, to_column=column, to_assignee=assignee,
+                            position=None, seen_version=card.version)
+        created += 1
+    for j, (role, kind, title, note) in enumerate(DEMO_DONE_TODAY):
+        assignee = (people.get(role) or [supervisor])[0]
+        card = board.create_card(session, actor=None, kind=kind, title=title, role=role, assignee=assignee,
+                                 due_at=now + timedelta(hours=2), source="demo", rule_key=f"demo:done:{j}")
+        session.flush()
+        board.complete_card(session, card, actor=assignee, seen_version=card.version, note=note)
+        created += 1
+    if supervisor is not None:
+        first = session.scalar(select(Card).where(Card.rule_key == "demo:0"))
+        board.add_comment(session, first, actor=supervisor, body="客户上午不方便接电话，请下午再拨。")
+    session.flush()
+    return [f"{created} demo cards"]

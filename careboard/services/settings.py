@@ -1,7 +1,8 @@
-"""Typed store settings with defaults from the app's configuration."""
+"""Typed store settings with defaults; stored as key/value rows (models.Setting)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
@@ -9,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careboard.models import Setting, User
+from careboard.models import Column, Setting, User
 from careboard.services import DomainError
 
 
@@ -17,26 +18,50 @@ from careboard.services import DomainError
 class StoreSettings:
     store_name: str
     timezone: str
+    due_soon_hours: int = 2            # a card is "due soon" this long before its due time
+    poll_seconds: int = 20             # how often tablets refresh the board
+    wip_limit_todo: int = 0            # open cards per person and column before a warning; 0 = none
+    wip_limit_doing: int = 3
+    wip_limit_waiting: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def due_soon(self) -> timedelta:
+        return timedelta(hours=self.due_soon_hours)
 
-def _raw(session: Session) -> dict[str, str]:
-    return {s.key: s.value for s in session.scalars(select(Setting))}
+    def wip_limit(self, column: Column | str) -> int:
+        return getattr(self, f"wip_limit_{Column(column).value}", 0)
+
+    def fingerprint(self) -> str:
+        return "|".join(str(getattr(self, f.name)) for f in fields(self))
+
+
+INTEGER_RANGES = {
+    "due_soon_hours": (0, 72),
+    "poll_seconds": (5, 600),
+    "wip_limit_todo": (0, 500),
+    "wip_limit_doing": (0, 500),
+    "wip_limit_waiting": (0, 500),
+}
 
 
 def load(session: Session) -> StoreSettings:
-    raw = _raw(session)
-    return StoreSettings(
-        store_name=raw.get("store_name") or current_app.config["CAREBOARD_STORE_NAME"],
-        timezone=raw.get("timezone") or current_app.config["CAREBOARD_TIMEZONE"],
-    )
+    raw = {s.key: s.value for s in session.scalars(select(Setting))}
+    values: dict = {
+        "store_name": raw.get("store_name") or current_app.config["CAREBOARD_STORE_NAME"],
+        "timezone": raw.get("timezone") or current_app.config["CAREBOARD_TIMEZONE"],
+    }
+    for key in INTEGER_RANGES:
+        if key in raw:
+            values[key] = int(raw[key])
+    return StoreSettings(**values)
 
 
 def validate_timezone(name: str) -> str:
-    name = name.strip()
+    name = (name or "").strip()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -49,14 +74,27 @@ def common_timezones() -> list[str]:
     return preferred + sorted(z for z in available_timezones() if z not in preferred and "/" in z)
 
 
-def save(session: Session, *, actor: User, store_name: str, timezone: str) -> StoreSettings:
-    store_name = store_name.strip()
-    if not store_name:
-        raise DomainError(_("The store needs a name."))
-    values = {"store_name": store_name, "timezone": validate_timezone(timezone)}
+def save(session: Session, *, actor: User, **changes) -> StoreSettings:
+    """Validate every value first; write them all or none."""
+    values: dict[str, str] = {}
+    if "store_name" in changes:
+        name = (changes.pop("store_name") or "").strip()
+        if not name:
+            raise DomainError(_("The store needs a name."))
+        values["store_name"] = name
+    if "timezone" in changes:
+        values["timezone"] = validate_timezone(changes.pop("timezone"))
+    for key, value in changes.items():
+        if key not in INTEGER_RANGES:
+            raise DomainError(_("Unknown setting: %(name)s", name=key))
+        low, high = INTEGER_RANGES[key]
+        if value is None or not low <= int(value) <= high:
+            raise DomainError(_("%(name)s must be between %(low)d and %(high)d.", name=key, low=low, high=high))
+        values[key] = str(int(value))
     existing = {s.key: s for s in session.scalars(select(Setting).where(Setting.key.in_(values)))}
     for key, value in values.items():
         row = existing.get(key) or Setting(key=key)
         row.value, row.updated_by_id = value, actor.id
         session.add(row)
+    session.flush()
     return load(session)

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
-from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from careboard.i18n import LANGUAGE_NAMES
 from careboard.models import Level, Role
@@ -47,3 +47,16 @@ class ActiveForm(FlaskForm):
 class SettingsForm(FlaskForm):
     store_name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=120)])
     timezone = SelectField(_l("Time zone"))
+    due_soon_hours = IntegerField(_l("\"Due soon\" warning, hours before the due time"),
+                                  validators=[InputRequired(), NumberRange(0, 72)])
+    poll_seconds = IntegerField(_l("Board refresh on tablets, seconds"), validators=[InputRequired(), NumberRange(5, 600)])
+    wip_limit_todo = IntegerField(_l("Limit per person: To do (0 = none)"), validators=[InputRequired(), NumberRange(0, 500)])
+    wip_limit_doing = IntegerField(_l("Limit per person: Doing (0 = none)"), validators=[InputRequired(), NumberRange(0, 500)])
+    wip_limit_waiting = IntegerField(_l("Limit per person: Waiting (0 = none)"),
+                                     validators=[InputRequired(), NumberRange(0, 500)])
+
+    SETTINGS = ("store_name", "timezone", "due_soon_hours", "poll_seconds", "wip_limit_todo", "wip_limit_doing",
+                "wip_limit_waiting")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in self.SETTINGS}

@@ -111,12 +111,11 @@ def reset_password(user_id: int):
 @policy.admin
 def edit_settings():
     current = store()
-    form = SettingsForm(data={"store_name": current.store_name, "timezone": current.timezone})
+    form = SettingsForm(data={name: getattr(current, name) for name in SettingsForm.SETTINGS})
     form.timezone.choices = [SelectChoice(zone, zone) for zone in settings.common_timezones()]
     if form.validate_on_submit():
         try:
-            settings.save(db.session, actor=current_user, store_name=form.store_name.data,
-                          timezone=form.timezone.data)
+            settings.save(db.session, actor=current_user, **form.values())
         except DomainError as error:
             db.session.rollback()
             form.store_name.errors.append(str(error))

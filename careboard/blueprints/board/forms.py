@@ -1,0 +1,127 @@
+"""Forms of the board. Every write carries the card's version, so a stale form is refused (409)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from careboard.models import CardKind, Column, Priority, Role
+
+UNASSIGNED = 0
+
+
+def priority_choices():
+    return [SelectChoice(int(p), p.label) for p in Priority]
+
+
+def person_choices(people, *, unassigned: bool = True):
+    choices = [SelectChoice(UNASSIGNED, _l("Unassigned"))] if unassigned else []
+    return choices + [SelectChoice(p.id, f"{p.display_name} · {Role(p.role).label}") for p in people]
+
+
+class VersionForm(FlaskForm):
+    """A button-only write: carries the CSRF token and the version the page was drawn from."""
+    version = IntegerField(validators=[InputRequired()])
+
+
+class CardFieldsForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    details = TextAreaField(_l("Details"), validators=[Length(max=8000)])
+    due_at = DateTimeLocalField(_l("Due"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], validators=[Optional()])
+    priority = SelectField(_l("Priority"), coerce=int, default=int(Priority.NORMAL))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class NewCardForm(CardFieldsForm):
+    kind = SelectField(_l("Kind"), default=CardKind.TASK.value)
+    role = SelectField(_l("Role (lane)"))
+    assignee = SelectField(_l("Assignee"), coerce=int, default=UNASSIGNED)
+
+    def __init__(self, *args, kinds=(), people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice(k.value, k.label) for k in kinds]
+        self.role.choices = [SelectChoice(r.value, r.label) for r in Role]
+        self.assignee.choices = person_choices(people)
+
+
+class EditCardForm(CardFieldsForm):
+    version = IntegerField(validators=[InputRequired()])
+
+
+class MoveForm(FlaskForm):
+    column = SelectField(_l("Column"), choices=[SelectChoice(c.value, c.label) for c in Column])
+    assignee = IntegerField(validators=[Optional()])            # absent: keep the current assignee
+    position = IntegerField(validators=[Optional()])            # absent or -1: the end of the lane
+    version = IntegerField(validators=[InputRequired()])
+
+
+class ReassignForm(FlaskForm):
+    assignee = SelectField(_l("Assign to"), coerce=int)
+    version = IntegerField(validators=[InputRequired()])
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assignee.choices = person_choices(people)
+
+
+class CompleteForm(FlaskForm):
+    note = TextAreaField(_l("Outcome"), validators=[Length(max=4000)])
+    version = IntegerField(validators=[InputRequired()])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])
+
+
+class BulkReassignForm(FlaskForm):
+    from_user = SelectField(_l("All open cards of"), coerce=int)
+    to_user = SelectField(_l("Move to"), coerce=int)
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.from_user.choices = person_choices(people, unassigned=False)
+        self.to_user.choices = person_choices(people, unassigned=False)
+
+
+class FilterForm(FlaskForm):
+    """GET filters; no CSRF needed for reading."""
+
+    class Meta:
+        csrf = False
+
+    role = SelectField(_l("Role"), validators=[Optional()])
+    person = SelectField(_l("Person"), coerce=int, validators=[Optional()], default=0)
+    kind = SelectField(_l("Kind"), validators=[Optional()])
+    due = SelectField(_l("Due"), validators=[Optional()])
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    lanes = SelectField(_l("Swimlanes"), validators=[Optional()], default="person")
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = [SelectChoice("", _l("All roles"))] + [SelectChoice(r.value, r.label) for r in Role]
+        self.person.choices = [SelectChoice(0, _l("Everyone"))] + [SelectChoice(p.id, p.display_name)
+                                                                  for p in people]
+        self.kind.choices = [SelectChoice("", _l("All kinds"))] + [SelectChoice(k.value, k.label)
+                                                                  for k in CardKind]
+        self.due.choices = [SelectChoice("", _l("Any time")), SelectChoice("today", _l("Due today")),
+                            SelectChoice("overdue", _l("Overdue"))]
+        self.lanes.choices = [SelectChoice("person", _l("By person")), SelectChoice("role", _l("By role"))]
+
+
+def local_to_utc(value: datetime | None, zone) -> datetime | None:
+    """A datetime-local value, meant in the store's time zone, as an aware UTC datetime."""
+    if value is None:
+        return None
+    from datetime import timezone
+    return value.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def utc_to_local_naive(value: datetime | None, zone) -> datetime | None:
+    return value.astimezone(zone).replace(tzinfo=None) if value else None

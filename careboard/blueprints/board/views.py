@@ -1,0 +1,306 @@
+"""The board: department view, my cards, card detail (drawer), and the changes made from them."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+import htmx_flask
+
+from careboard import policy
+from careboard.blueprints.board import bp
+from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CommentForm, CompleteForm, EditCardForm,
+                                             FilterForm, MoveForm, NewCardForm, ReassignForm, VersionForm,
+                                             local_to_utc, utc_to_local_naive)
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.i18n import select_locale, store
+from careboard.models import Card, CardKind, Column, Role, User
+from careboard.services import DomainError, board
+from careboard.templating import render
+
+CHANGED = "board-changed"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_card_or_404(card_id: int) -> Card:
+    card = board.get_card(db.session, card_id)
+    if card is None:
+        abort(404)
+    return card
+
+
+def active_people() -> list[User]:
+    return db.session.scalars(select(User).where(User.active.is_(True))
+                              .order_by(User.role, User.display_name)).all()
+
+
+def person_or_none(user_id: int | None) -> User | None:
+    if not user_id or user_id == UNASSIGNED:
+        return None
+    person = db.session.get(User, user_id)
+    if person is None:
+        abort(422)
+    return person
+
+
+def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
+    form = FilterForm(request.args, people=active_people())
+    form.validate()
+    valid = {name: getattr(form, name).data for name in ("role", "person", "kind", "due", "q", "lanes")
+             if not getattr(form, name).errors}
+    filters = board.BoardFilters(role=valid.get("role") or None, person=valid.get("person") or None,
+                                 kind=valid.get("kind") or None, due=valid.get("due") or None,
+                                 q=(valid.get("q") or "").strip() or None,
+                                 lanes=valid.get("lanes") if valid.get("lanes") in ("person", "role") else "person")
+    return form, filters
+
+
+def conditional(scope: str):
+    """(etag, response) where response is a bodyless 304 when the client's copy is current."""
+    etag = board.board_version(db.session, now=utcnow(), settings=store(),
+                               scope=f"{scope}|{current_user.id}|{current_user.level}|{select_locale()}")
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+        response.set_etag(etag)
+        response.vary.add("HX-Request")
+        return etag, response
+    return etag, None
+
+
+def cacheable(response, etag: str):
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/")
+@policy.staff
+def index():
+    form, filters = filters_from_request()
+    etag, not_modified = conditional(f"index|{filters.key()}")
+    if not_modified:
+        return not_modified
+    view = board.build_board(db.session, viewer=current_user, filters=filters, now=utcnow(), settings=store())
+    response = render("board/index.html", fragments={"board": "board"}, view=view, form=form,
+                      columns=list(Column), can_reassign=policy.can_reassign(current_user))
+    return cacheable(response, etag)
+
+
+@bp.get("/mine")
+@policy.staff
+def mine():
+    etag, not_modified = conditional("mine")
+    if not_modified:
+        return not_modified
+    cards = board.my_open_cards(db.session, current_user, utcnow(), store())
+    response = render("board/mine.html", fragments={"mine": "mine"}, cards=cards)
+    return cacheable(response, etag)
+
+
+@bp.get("/archive")
+@policy.staff
+def archive():
+    form, filters = filters_from_request()
+    page = db.paginate(board.archive_query(filters, utcnow(), store()), per_page=50, error_out=False)
+    args = {key: value for key, value in request.args.items() if key != "page"}
+    return render_template("board/archive.html", page=page, form=form, filters=filters, args=args)
+
+
+@bp.get("/cards/<int:card_id>")
+@policy.staff
+def show_card(card_id: int):
+    card = load_card_or_404(card_id)
+    return detail_response(card)
+
+
+def detail_response(card: Card, *, status: int = 200, error: str | None = None, conflict: bool = False,
+                    forms: dict | None = None):
+    """The card's detail: the drawer fragment for htmx, the whole page otherwise."""
+    zone = store().zone
+    people = active_people() if policy.can_reassign(current_user) else []
+    forms = forms or {}
+    context = dict(
+        card=card, error=error, conflict=conflict,
+        sla=card.sla_state(utcnow(), store().due_soon),
+        history=board.card_history(db.session, card),
+        may_change=policy.can_change_card(current_user, card),
+        can_reassign=policy.can_reassign(current_user),
+        columns=list(Column),
+        edit_form=forms.get("edit") or EditCardForm(
+            data={"title": card.title, "details": card.details, "due_at": utc_to_local_naive(card.due_at, zone),
+                  "priority": card.priority, "version": card.version}, formdata=None),
+        complete_form=forms.get("complete") or CompleteForm(data={"version": card.version}, formdata=None),
+        comment_form=forms.get("comment") or CommentForm(formdata=None),
+        reassign_form=ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version},
+                                   formdata=None, people=people),
+        version_form=VersionForm(data={"version": card.version}, formdata=None),
+    )
+    response = render("board/detail.html", fragments={"drawer": "drawer"}, **context)
+    response.status_code = status
+    return response
+
+
+@bp.route("/cards/new", methods=["GET", "POST"])
+@policy.staff
+def new_card():
+    kinds = [k for k in CardKind if policy.can_create_kind(current_user, k.value)]
+    people = active_people() if policy.can_reassign(current_user) else [current_user]
+    form = NewCardForm(kinds=kinds, people=people)
+    if request.method == "GET":
+        form.role.data = current_user.role
+        form.assignee.data = current_user.id
+    if form.validate_on_submit():
+        try:
+            card = board.create_card(
+                db.session, actor=current_user, kind=form.kind.data, title=form.title.data,
+                details=form.details.data, role=form.role.data, assignee=person_or_none(form.assignee.data),
+                due_at=local_to_utc(form.due_at.data, store().zone), priority=form.priority.data)
+        except board.Forbidden:
+            db.session.rollback()
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            form.title.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Card “%(title)s” created.", title=card.title), "success")
+            return redirect(url_for("board.show_card", card_id=card.id), code=303)
+    return render_template("board/new.html", form=form), 422 if form.errors else 200
+
+
+# ---------------------------------------------------------------- changes
+
+
+def apply_change(card: Card, change, form=None, form_name: str | None = None):
+    """Run one service call on the card and answer: drawer, 204 for a drag, redirect without htmx;
+    409 with the card as it is now when the page was stale; 422 with the message when a rule refused."""
+    if form is not None and not form.validate_on_submit():
+        message = "; ".join(e for errors in form.errors.values() for e in errors)
+        return refused(card, 422, message, forms={form_name: form} if form_name else None)
+    try:
+        change()
+        db.session.flush()
+    except board.Conflict as conflict:
+        db.session.rollback()
+        return refused(load_card_or_404(conflict.card.id), 409, conflict_message(), conflict=True)
+    except StaleDataError:
+        db.session.rollback()
+        return refused(load_card_or_404(card.id), 409, conflict_message(), conflict=True)
+    except board.Forbidden:
+        db.session.rollback()
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        return refused(load_card_or_404(card.id), 422, str(error), forms={form_name: form} if form_name else None)
+    db.session.commit()
+    if not request.htmx:
+        return redirect(request.form.get("next") or url_for("board.show_card", card_id=card.id), code=303)
+    if request.htmx.target == "drawer":
+        return htmx_flask.make_response(detail_response(load_card_or_404(card.id)), trigger=CHANGED)
+    return htmx_flask.make_response("", 204, trigger=CHANGED)
+
+
+def conflict_message() -> str:
+    return _("Someone else changed this card in the meantime. Below is how it is now; "
+             "nothing was overwritten. Check it and try again.")
+
+
+def refused(card: Card, status: int, message: str, *, conflict: bool = False, forms: dict | None = None):
+    if request.htmx and request.htmx.target != "drawer":
+        from careboard.errors import render_error
+        html, code, headers = render_error(status, message)
+        return htmx_flask.make_response(html, code, headers, trigger=CHANGED)
+    response = detail_response(card, status=status, error=message, conflict=conflict, forms=forms)
+    if request.htmx:
+        response.headers["HX-Trigger"] = CHANGED
+    return response
+
+
+@bp.post("/cards/<int:card_id>/edit")
+@policy.staff
+def edit_card(card_id: int):
+    card = load_card_or_404(card_id)
+    form = EditCardForm()
+    return apply_change(card, lambda: board.edit_card(
+        db.session, card, actor=current_user, seen_version=form.version.data, title=form.title.data,
+        details=form.details.data, due_at=local_to_utc(form.due_at.data, store().zone),
+        priority=form.priority.data), form, "edit")
+
+
+@bp.post("/cards/<int:card_id>/move")
+@policy.staff
+def move_card(card_id: int):
+    card = load_card_or_404(card_id)
+    form = MoveForm()
+    assignee = card.assignee if form.assignee.data is None else person_or_none(form.assignee.data)
+    return apply_change(card, lambda: board.move_card(
+        db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,
+        position=form.position.data, seen_version=form.version.data), form)
+
+
+@bp.post("/cards/<int:card_id>/reassign")
+@policy.supervisor
+def reassign_card(card_id: int):
+    card = load_card_or_404(card_id)
+    form = ReassignForm(people=active_people())
+    return apply_change(card, lambda: board.reassign_card(
+        db.session, card, actor=current_user, to_assignee=person_or_none(form.assignee.data),
+        seen_version=form.version.data), form)
+
+
+@bp.post("/cards/<int:card_id>/complete")
+@policy.staff
+def complete_card(card_id: int):
+    card = load_card_or_404(card_id)
+    form = CompleteForm()
+    return apply_change(card, lambda: board.complete_card(
+        db.session, card, actor=current_user, seen_version=form.version.data, note=form.note.data),
+        form, "complete")
+
+
+@bp.post("/cards/<int:card_id>/reopen")
+@policy.staff
+def reopen_card(card_id: int):
+    card = load_card_or_404(card_id)
+    form = VersionForm()
+    return apply_change(card, lambda: board.reopen_card(
+        db.session, card, actor=current_user, seen_version=form.version.data), form)
+
+
+@bp.post("/cards/<int:card_id>/comments")
+@policy.staff
+def add_comment(card_id: int):
+    card = load_card_or_404(card_id)
+    form = CommentForm()
+    return apply_change(card, lambda: board.add_comment(db.session, card, actor=current_user,
+                                                       body=form.body.data), form, "comment")
+
+
+@bp.route("/reassign-all", methods=["GET", "POST"])
+@policy.supervisor
+def bulk_reassign():
+    people = active_people()
+    form = BulkReassignForm(people=people)
+    if form.validate_on_submit():
+        try:
+            moved = board.bulk_reassign(db.session, actor=current_user, from_user=person_or_none(form.from_user.data),
+                                        to_user=person_or_none(form.to_user.data))
+        except DomainError as error:
+            db.session.rollback()
+            form.to_user.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("%(n)d open cards reassigned.", n=moved), "success")
+            return redirect(url_for("board.index"), code=303)
+    load = {p.id: 0 for p in people}
+    for role in {p.role for p in people}:
+        load.update(board.open_load(db.session, role))
+    return render_template("board/bulk.html", form=form, people=people, load=load, Role=Role), \
+        422 if form.errors else 200

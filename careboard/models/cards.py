@@ -1,0 +1,201 @@
+"""Cards on the board and their history."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.extensions import db
+from careboard.models.users import User
+
+
+class CardKind(str, enum.Enum):
+    INSPECTION = "inspection"
+    CALLBACK = "callback"
+    COMPLAINT = "complaint"
+    REMINDER = "reminder"
+    RECTIFICATION = "rectification"
+    TASK = "task"
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self])
+
+
+KIND_LABELS = {
+    CardKind.INSPECTION: _l("Inspection"),
+    CardKind.CALLBACK: _l("Callback"),
+    CardKind.COMPLAINT: _l("Complaint"),
+    CardKind.REMINDER: _l("Reminder"),
+    CardKind.RECTIFICATION: _l("Rectification"),
+    CardKind.TASK: _l("Task"),
+}
+
+
+class Column(str, enum.Enum):
+    TODO = "todo"
+    DOING = "doing"
+    WAITING = "waiting"
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return str(COLUMN_LABELS[self])
+
+
+COLUMN_LABELS = {
+    Column.TODO: _l("To do"),
+    Column.DOING: _l("Doing"),
+    Column.WAITING: _l("Waiting"),
+    Column.DONE: _l("Done"),
+}
+OPEN_COLUMNS = (Column.TODO.value, Column.DOING.value, Column.WAITING.value)
+
+
+class Priority(enum.IntEnum):
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+
+    @property
+    def label(self) -> str:
+        return str(PRIORITY_LABELS[self])
+
+
+PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.NORMAL: _l("Normal"), Priority.LOW: _l("Low")}
+
+
+class SlaState(str, enum.Enum):
+    NONE = "none"
+    ON_TIME = "on_time"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+
+    @property
+    def label(self) -> str:
+        return str(SLA_LABELS[self])
+
+    @property
+    def icon(self) -> str:
+        return SLA_ICONS[self]
+
+
+SLA_LABELS = {
+    SlaState.NONE: _l("No due time"),
+    SlaState.ON_TIME: _l("On time"),
+    SlaState.DUE_SOON: _l("Due soon"),
+    SlaState.OVERDUE: _l("Overdue"),
+    SlaState.DONE_ON_TIME: _l("Done on time"),
+    SlaState.DONE_LATE: _l("Done late"),
+}
+SLA_ICONS = {SlaState.NONE: "·", SlaState.ON_TIME: "✓", SlaState.DUE_SOON: "⏰", SlaState.OVERDUE: "⚠",
+             SlaState.DONE_ON_TIME: "✔", SlaState.DONE_LATE: "✔"}
+
+
+class Card(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(30), index=True)          # the lane: a Role value
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    column: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)          # 0..n-1 within (column, assignee)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.NORMAL)
+    source: Mapped[str] = mapped_column(String(40), default="manual")  # "manual" or the rule's name
+    rule_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)  # linked by the care rules
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise_on_sql")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id], lazy="raise_on_sql")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="raise_on_sql")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_card_lane", "column", "assignee_id", "position"),
+        Index("ix_card_assignee_open", "assignee_id", "column", "due_at"),
+        Index("ix_card_due", "column", "due_at"),
+        Index("ix_card_completed", "completed_at"),
+    )
+
+    @property
+    def kind_enum(self) -> CardKind:
+        return CardKind(self.kind)
+
+    @property
+    def column_enum(self) -> Column:
+        return Column(self.column)
+
+    @property
+    def is_open(self) -> bool:
+        return self.column != Column.DONE.value
+
+    def sla_state(self, now: datetime, due_soon: timedelta) -> SlaState:
+        if self.due_at is None:
+            return SlaState.NONE
+        if not self.is_open:
+            done = self.completed_at or now
+            return SlaState.DONE_ON_TIME if done <= self.due_at else SlaState.DONE_LATE
+        if now > self.due_at:
+            return SlaState.OVERDUE
+        if now + due_soon >= self.due_at:
+            return SlaState.DUE_SOON
+        return SlaState.ON_TIME
+
+
+class EventKind(str, enum.Enum):
+    CREATED = "created"
+    MOVED = "moved"
+    REASSIGNED = "reassigned"
+    EDITED = "edited"
+    COMMENTED = "commented"
+    COMPLETED = "completed"
+    REOPENED = "reopened"
+
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS[self])
+
+
+EVENT_LABELS = {
+    EventKind.CREATED: _l("created"),
+    EventKind.MOVED: _l("moved"),
+    EventKind.REASSIGNED: _l("reassigned"),
+    EventKind.EDITED: _l("edited"),
+    EventKind.COMMENTED: _l("commented"),
+    EventKind.COMPLETED: _l("completed"),
+    EventKind.REOPENED: _l("reopened"),
+}
+
+
+class CardEvent(db.Model):
+    """The card's history: written once, never edited or deleted. Its id also versions the board."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    from_value: Mapped[str | None] = mapped_column(String(200))
+    to_value: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
+
+    @property
+    def kind_enum(self) -> EventKind:
+        return EventKind(self.kind)

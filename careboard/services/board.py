@@ -1,0 +1,460 @@
+"""The board's use cases: create, edit, move, reassign, complete, reopen, comment; and its queries.
+
+Positions are gapless integers per (column, assignee) for the open columns, renumbered in the same
+transaction as the move. Every change writes a CardEvent; the largest event id versions the board.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from careboard import policy
+from careboard.dbtypes import utcnow
+from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
+from careboard.models.cards import OPEN_COLUMNS
+from careboard.services import DomainError
+from careboard.services.settings import StoreSettings
+
+
+class Conflict(Exception):
+    """The card changed after the form was drawn; carries the card as it is now."""
+
+    def __init__(self, card: Card):
+        super().__init__(f"card {card.id} is at version {card.version}")
+        self.card = card
+
+
+class Forbidden(Exception):
+    """The actor may not make this change."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _lane(session: Session, column: str, assignee_id: int | None, role: str, exclude: int | None = None):
+    query = select(Card).where(Card.column == column).order_by(Card.position, Card.id)
+    if assignee_id is None:
+        query = query.where(Card.assignee_id.is_(None), Card.role == role)
+    else:
+        query = query.where(Card.assignee_id == assignee_id)
+    if exclude is not None:
+        query = query.where(Card.id != exclude)
+    return session.scalars(query).all()
+
+
+def _renumber(cards: Iterable[Card]) -> None:
+    for i, c in enumerate(cards):
+        if c.position != i:
+            c.position = i
+
+
+def _place(session: Session, card: Card, column: str, assignee: User | None, position: int | None) -> None:
+    """Take the card out of its lane and put it into (column, assignee) at position (None: the end)."""
+    with session.no_autoflush:
+        _place_unflushed(session, card, column, assignee, position)
+
+
+def _place_unflushed(session: Session, card: Card, column: str, assignee: User | None, position: int | None):
+    old_column, old_assignee = card.column, card.assignee_id
+    if old_column in OPEN_COLUMNS and (old_column, old_assignee) != (column, assignee.id if assignee else None):
+        _renumber(_lane(session, old_column, old_assignee, card.role, exclude=card.id))
+    card.column = column
+    card.assignee = assignee
+    card.assignee_id = assignee.id if assignee else None
+    if column not in OPEN_COLUMNS:
+        card.position = 0
+        return
+    lane = list(_lane(session, column, card.assignee_id, card.role, exclude=card.id))
+    index = len(lane) if position is None or position < 0 else min(position, len(lane))
+    lane.insert(index, card)
+    _renumber(lane)
+
+
+def _event(session: Session, card: Card, actor: User | None, kind: EventKind, *, from_value: str | None = None,
+           to_value: str | None = None, note: str | None = None) -> CardEvent:
+    event = CardEvent(card_id=card.id, actor_id=actor.id if actor else None, kind=kind.value,
+                      from_value=from_value, to_value=to_value, note=note, at=utcnow())
+    session.add(event)
+    return event
+
+
+def _check_version(card: Card, seen_version: int | None) -> None:
+    if seen_version is None or card.version != int(seen_version):
+        raise Conflict(card)
+
+
+def _name(user: User | None) -> str:
+    return user.display_name if user else _("Unassigned")
+
+
+def _clean_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise DomainError(_("A card needs a title."))
+    if len(title) > 200:
+        raise DomainError(_("The title is too long (at most 200 characters)."))
+    return title
+
+
+# ---------------------------------------------------------------- use cases
+
+
+def create_card(session: Session, *, actor: User | None, kind: CardKind | str, title: str, role: Role | str,
+                assignee: User | None = None, details: str = "", due_at: datetime | None = None,
+                priority: int = Priority.NORMAL, source: str = "manual", rule_key: str | None = None,
+                customer_id: int | None = None) -> Card:
+    """A new card at the end of To do in its lane. `actor` None means a rule made it."""
+    kind = CardKind(kind).value
+    role = Role(role).value
+    if actor is not None and not policy.can_create_kind(actor, kind):
+        raise Forbidden(kind)
+    if actor is not None and assignee is not None and assignee.id != actor.id and not policy.can_reassign(actor):
+        raise Forbidden("assign to another person")
+    if assignee is not None and not assignee.active:
+        raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=assignee.display_name))
+    card = Card(kind=kind, title=_clean_title(title), details=(details or "").strip(), role=role,
+                column=Column.TODO.value, position=0, due_at=due_at, priority=int(Priority(priority)),
+                source=source, rule_key=rule_key, customer_id=customer_id,
+                created_by_id=actor.id if actor else None)
+    session.add(card)
+    _place(session, card, Column.TODO.value, assignee, None)
+    session.flush()
+    _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO.value)
+    return card
+
+
+def edit_card(session: Session, card: Card, *, actor: User, seen_version: int, title: str, details: str,
+              due_at: datetime | None, priority: int) -> Card:
+    _check_version(card, seen_version)
+    if not policy.can_change_card(actor, card):
+        raise Forbidden(card.id)
+    changes = []
+    title = _clean_title(title)
+    for name, value in (("title", title), ("details", (details or "").strip()), ("due_at", due_at),
+                        ("priority", int(Priority(priority)))):
+        if getattr(card, name) != value:
+            changes.append(name)
+            setattr(card, name, value)
+    if changes:
+        _event(session, card, actor, EventKind.EDITED, to_value=", ".join(changes))
+    return card
+
+
+def move_card(session: Session, card: Card, *, actor: User, to_column: Column | str, to_assignee: User | None,
+              position: int | None, seen_version: int) -> Card:
+    """Drag and drop: another column, another person (supervisors), another place in the lane."""
+    _check_version(card, seen_version)
+    to_column = Column(to_column).value
+    if not policy.can_change_card(actor, card):
+        raise Forbidden(card.id)
+    reassigning = (to_assignee.id if to_assignee else None) != card.assignee_id
+    if reassigning and not policy.can_reassign(actor) and not _is_claim(actor, card, to_assignee):
+        raise Forbidden("reassign")
+    if to_assignee is not None and not to_assignee.active:
+        raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_assignee.display_name))
+    if to_column == Column.DONE.value and card.column != Column.DONE.value:
+        _require_outcome(card, card.outcome_note)
+    if card.column == Column.DONE.value and to_column != Column.DONE.value:
+        return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position)
+    from_column, from_assignee = card.column, card.assignee
+    _place(session, card, to_column, to_assignee, position)
+    if reassigning:
+        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
+    if from_column != to_column:
+        if to_column == Column.DONE.value:
+            _mark_done(session, card, actor, card.outcome_note)
+        else:
+            _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column)
+    return card
+
+
+def _is_claim(actor: User, card: Card, to_assignee: User | None) -> bool:
+    """Staff may take an unassigned card of their own role."""
+    return card.assignee_id is None and to_assignee is not None and to_assignee.id == actor.id \
+        and card.role == actor.role
+
+
+def reassign_card(session: Session, card: Card, *, actor: User, to_assignee: User | None,
+                  seen_version: int) -> Card:
+    """The no-drag alternative: same column, the end of the new person's lane."""
+    return move_card(session, card, actor=actor, to_column=card.column, to_assignee=to_assignee, position=None,
+                     seen_version=seen_version)
+
+
+def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: User) -> int:
+    """All open cards of one person to another, for when someone is absent. Returns how many moved."""
+    if not policy.can_reassign(actor):
+        raise Forbidden("bulk reassign")
+    if from_user.id == to_user.id:
+        raise DomainError(_("Choose two different people."))
+    if not to_user.active:
+        raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_user.display_name))
+    cards = session.scalars(select(Card).where(Card.assignee_id == from_user.id, Card.column.in_(OPEN_COLUMNS))
+                            .order_by(Card.column, Card.position)).all()
+    for card in cards:
+        _place(session, card, card.column, to_user, None)
+        _event(session, card, actor, EventKind.REASSIGNED, from_value=from_user.display_name,
+               to_value=to_user.display_name, note=_("Bulk reassignment"))
+    return len(cards)
+
+
+def _require_outcome(card: Card, note: str | None) -> None:
+    if card.kind == CardKind.CALLBACK.value and not (note or "").strip():
+        raise DomainError(_("A callback needs its outcome before it is done: write what the customer said."))
+
+
+def _mark_done(session: Session, card: Card, actor: User, note: str | None) -> None:
+    card.completed_at = utcnow()
+    card.completed_by = actor
+    card.completed_by_id = actor.id
+    _event(session, card, actor, EventKind.COMPLETED, to_value=Column.DONE.value, note=note or None)
+
+
+def complete_card(session: Session, card: Card, *, actor: User, seen_version: int, note: str | None) -> Card:
+    _check_version(card, seen_version)
+    if not policy.can_change_card(actor, card):
+        raise Forbidden(card.id)
+    if card.column == Column.DONE.value:
+        raise DomainError(_("This card is already done."))
+    note = (note or "").strip() or None
+    _require_outcome(card, note)
+    if note:
+        card.outcome_note = note
+    _place(session, card, Column.DONE.value, card.assignee, None)
+    _mark_done(session, card, actor, note)
+    return card
+
+
+def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int) -> Card:
+    _check_version(card, seen_version)
+    if not policy.can_change_card(actor, card):
+        raise Forbidden(card.id)
+    if card.column != Column.DONE.value:
+        raise DomainError(_("Only a done card can be reopened."))
+    return _reopen(session, card, actor, to_column=Column.TODO.value, to_assignee=card.assignee, position=None)
+
+
+def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_assignee: User | None,
+            position: int | None) -> Card:
+    from_assignee = card.assignee
+    card.completed_at = None
+    card.completed_by = None
+    card.completed_by_id = None
+    _place(session, card, to_column, to_assignee, position)
+    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE.value, to_value=to_column)
+    if (to_assignee.id if to_assignee else None) != (from_assignee.id if from_assignee else None):
+        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
+    return card
+
+
+def add_comment(session: Session, card: Card, *, actor: User, body: str) -> CardEvent:
+    """Anyone who can see the card may comment; comments never change the card's version."""
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(_("The comment is empty."))
+    if len(body) > 4000:
+        raise DomainError(_("The comment is too long (at most 4000 characters)."))
+    return _event(session, card, actor, EventKind.COMMENTED, note=body)
+
+
+# ---------------------------------------------------------------- queries and views
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    role: str | None = None
+    person: int | None = None
+    kind: str | None = None
+    due: str | None = None              # "today" | "overdue"
+    q: str | None = None
+    lanes: str = "person"               # "person" | "role"
+
+    def key(self) -> str:
+        return "|".join(str(v) for v in (self.role, self.person, self.kind, self.due, self.q, self.lanes))
+
+
+@dataclass
+class CardView:
+    card: Card
+    sla: SlaState
+    may_change: bool
+
+
+@dataclass
+class Lane:
+    key: str
+    title: str
+    subtitle: str
+    assignee_id: int | None
+    role: str | None
+    cells: dict[str, list[CardView]] = field(default_factory=dict)
+    over_limit: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(self.cells[c]) for c in OPEN_COLUMNS)
+
+
+@dataclass
+class BoardView:
+    lanes: list[Lane]
+    column_counts: dict[str, int]
+    overdue: int
+    filters: BoardFilters
+
+
+def local_day_bounds(day: date, settings: StoreSettings) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=settings.zone)
+    return start, start + timedelta(days=1)
+
+
+def today(now: datetime, settings: StoreSettings) -> date:
+    return now.astimezone(settings.zone).date()
+
+
+def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
+    if filters.role:
+        query = query.where(Card.role == filters.role)
+    if filters.person:
+        query = query.where(Card.assignee_id == filters.person)
+    if filters.kind:
+        query = query.where(Card.kind == filters.kind)
+    if filters.due == "overdue":
+        query = query.where(Card.due_at < now)
+    elif filters.due == "today":
+        _, end = local_day_bounds(today(now, settings), settings)
+        query = query.where(Card.due_at < end)
+    if filters.q:
+        pattern = f"%{filters.q.strip()}%"
+        query = query.where(or_(Card.title.ilike(pattern), Card.details.ilike(pattern)))
+    return query
+
+
+def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> list[Card]:
+    """Open cards matching the filters, plus the cards done today."""
+    start, _end = local_day_bounds(today(now, settings), settings)
+    open_q = _filtered(select(Card).where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
+    done_q = select(Card).where(Card.column == Column.DONE.value, Card.completed_at >= start)
+    done_q = _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
+    options = (selectinload(Card.assignee),)
+    cards = list(session.scalars(open_q.options(*options).order_by(Card.position, Card.id)))
+    cards += session.scalars(done_q.options(*options).order_by(Card.completed_at.desc())).all()
+    return cards
+
+
+def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: datetime,
+                settings: StoreSettings) -> BoardView:
+    cards = board_cards(session, filters, now, settings)
+    lanes: dict[str, Lane] = {}
+    columns = [c.value for c in Column]
+
+    def lane_for(key: str, **kwargs) -> Lane:
+        if key not in lanes:
+            lanes[key] = Lane(key=key, cells={c: [] for c in columns}, **kwargs)
+        return lanes[key]
+
+    if filters.lanes == "role":
+        for role in Role:
+            if filters.role in (None, role.value):
+                lane_for(f"role-{role.value}", title=role.label, subtitle="", assignee_id=None, role=role.value)
+    else:
+        people = select(User).where(User.active.is_(True)).order_by(User.role, User.display_name)
+        if filters.role:
+            people = people.where(User.role == filters.role)
+        if filters.person:
+            people = people.where(User.id == filters.person)
+        for person in session.scalars(people):
+            lane_for(f"user-{person.id}", title=person.display_name, subtitle=Role(person.role).label,
+                     assignee_id=person.id, role=person.role)
+
+    for card in cards:
+        if filters.lanes == "role":
+            lane = lane_for(f"role-{card.role}", title=Role(card.role).label, subtitle="", assignee_id=None,
+                            role=card.role)
+        elif card.assignee is not None:
+            lane = lane_for(f"user-{card.assignee_id}", title=card.assignee.display_name,
+                            subtitle=Role(card.assignee.role).label, assignee_id=card.assignee_id,
+                            role=card.assignee.role)
+        else:
+            lane = lane_for(f"unassigned-{card.role}", title=_("Unassigned"), subtitle=Role(card.role).label,
+                            assignee_id=None, role=card.role)
+        lane.cells[card.column].append(CardView(card, card.sla_state(now, settings.due_soon),
+                                                policy.can_change_card(viewer, card)))
+
+    counts = Counter()
+    overdue = 0
+    for lane in lanes.values():
+        for column, views in lane.cells.items():
+            counts[column] += len(views)
+            overdue += sum(1 for v in views if v.sla is SlaState.OVERDUE)
+            limit = settings.wip_limit(column) if column in OPEN_COLUMNS else 0
+            lane.over_limit[column] = bool(limit) and lane.assignee_id is not None and len(views) > limit
+    ordered = sorted(lanes.values(), key=lambda ln: (ln.assignee_id is None and filters.lanes != "role", ln.role or "",
+                                                   ln.title))
+    return BoardView(lanes=ordered, column_counts={c: counts[c] for c in columns}, overdue=overdue,
+                     filters=filters)
+
+
+def urgency_order():
+    """Overdue and soonest first, cards without a due time last; then priority."""
+    return (case((Card.due_at.is_(None), 1), else_=0), Card.due_at, Card.priority, Card.id)
+
+
+def my_open_cards(session: Session, user: User, now: datetime, settings: StoreSettings) -> list[CardView]:
+    query = (select(Card).where(Card.assignee_id == user.id, Card.column.in_(OPEN_COLUMNS))
+             .options(selectinload(Card.assignee)).order_by(*urgency_order()))
+    return [CardView(c, c.sla_state(now, settings.due_soon), True) for c in session.scalars(query)]
+
+
+def archive_query(filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
+    query = select(Card).where(Card.column == Column.DONE.value)
+    query = _filtered(query, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
+    return query.options(selectinload(Card.assignee), selectinload(Card.completed_by)) \
+        .order_by(Card.completed_at.desc(), Card.id.desc())
+
+
+def get_card(session: Session, card_id: int) -> Card | None:
+    return session.scalars(select(Card).where(Card.id == card_id).options(
+        selectinload(Card.assignee), selectinload(Card.completed_by), selectinload(Card.created_by))).first()
+
+
+def card_history(session: Session, card: Card) -> list[CardEvent]:
+    return session.scalars(select(CardEvent).where(CardEvent.card_id == card.id)
+                           .options(selectinload(CardEvent.actor)).order_by(CardEvent.id)).all()
+
+
+def overdue_count(session: Session, user: User, now: datetime) -> int:
+    """For the header badge: the department's overdue cards for supervisors, one's own for staff."""
+    query = select(func.count()).select_from(Card).where(Card.column.in_(OPEN_COLUMNS), Card.due_at < now)
+    if not policy.can_see_department(user):
+        query = query.where(Card.assignee_id == user.id)
+    return session.scalar(query) or 0
+
+
+def board_version(session: Session, *, now: datetime, settings: StoreSettings, scope: str) -> str:
+    """A strong validator for the board's ETag: changes when any card changes, when a card's SLA state
+    changes with the clock, at midnight (Done shows today only), and with the viewer and filters (scope)."""
+    last_event = session.scalar(select(func.max(CardEvent.id))) or 0
+    soon = now + settings.due_soon
+    row = session.execute(
+        select(func.count(case((Card.due_at < now, 1))), func.count())
+        .where(Card.column.in_(OPEN_COLUMNS), Card.due_at < soon)
+    ).one()
+    parts = (last_event, row[0], row[1], today(now, settings).isoformat(), settings.fingerprint(), scope)
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+def open_load(session: Session, role: str) -> dict[int, int]:
+    """Open cards per active person of a role (for rules that pick the least-loaded person)."""
+    rows = session.execute(
+        select(User.id, func.count(Card.id)).outerjoin(
+            Card, and_(Card.assignee_id == User.id, Card.column.in_(OPEN_COLUMNS)))
+        .where(User.role == role, User.active.is_(True)).group_by(User.id)).all()
+    return {uid: n for uid, n in rows}

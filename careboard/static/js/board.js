@@ -1,0 +1,100 @@
+// The board's behaviour: conditional polling (ETag, paused while hidden or dragging), the drawer,
+// and drag and drop with SortableJS posting through htmx. No inline scripts, no eval.
+(function () {
+  "use strict";
+  var etags = {};
+  var dragging = false;
+
+  // Polls send the ETag they last saw; an unchanged board answers 304 and nothing is swapped.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.hasAttribute("data-poll") && etags[elt.id] && event.detail.verb === "get" &&
+        event.detail.path === elt.getAttribute("hx-get")) {
+      event.detail.headers["If-None-Match"] = etags[elt.id];
+    }
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.hasAttribute("data-poll") && (document.hidden || dragging)) {
+      event.preventDefault();                        // paused while the tab is hidden or a card is in hand
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    var xhr = event.detail.xhr;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-poll") && xhr && xhr.status === 200) {
+      var tag = xhr.getResponseHeader("ETag");
+      if (tag) etags[elt.id] = tag;
+    }
+  });
+  // Coming back to a hidden tab: refresh at once instead of waiting for the next tick.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) {
+      document.querySelectorAll("[data-poll]").forEach(function (elt) { htmx.trigger(elt, "board-changed"); });
+    }
+  });
+
+  // The drawer: close with its button or Escape.
+  function closeDrawer() {
+    var drawer = document.getElementById("drawer");
+    if (drawer) drawer.innerHTML = "";
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-close-drawer]") && document.getElementById("drawer")) {
+      event.preventDefault();
+      closeDrawer();
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeDrawer();
+  });
+
+  // Drag and drop.
+  function boardOf(elt) { return elt.closest("#board"); }
+
+  function mayDrop(from, to, board) {
+    if (board.dataset.canReassign === "1") return true;
+    // Staff move their own cards between columns of their own lane only.
+    return (to.dataset.assignee || "") === (from.dataset.assignee || "") &&
+      (board.dataset.lanes === "role" || to.dataset.assignee === board.dataset.viewer);
+  }
+
+  function onEnd(event) {
+    dragging = false;
+    var item = event.item;
+    var to = event.to;
+    if (event.from === to && event.oldIndex === event.newIndex) return;
+    var board = boardOf(to);
+    var values = {
+      column: to.dataset.column,
+      position: board.dataset.lanes === "role" ? -1 : event.newIndex,
+      version: item.dataset.version
+    };
+    if (to.dataset.assignee !== undefined) values.assignee = to.dataset.assignee;
+    htmx.ajax("POST", item.dataset.moveUrl, { source: item, target: "#" + item.id, swap: "none", values: values });
+  }
+
+  function initSortable(root) {
+    if (typeof Sortable === "undefined") return;
+    var lists = root.querySelectorAll ? root.querySelectorAll("ol[data-sortable]") : [];
+    lists.forEach(function (list) {
+      if (list.dataset.sortableReady) return;
+      list.dataset.sortableReady = "1";
+      Sortable.create(list, {
+        group: {
+          name: "board",
+          put: function (to, from) { return mayDrop(from.el, to.el, boardOf(to.el)); }
+        },
+        animation: 150,
+        filter: ".locked",
+        preventOnFilter: false,
+        delay: 120,
+        delayOnTouchOnly: true,
+        fallbackTolerance: 4,
+        onStart: function () { dragging = true; },
+        onEnd: onEnd
+      });
+    });
+  }
+  htmx.onLoad(initSortable);
+})();
