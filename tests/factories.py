@@ -14,3 +14,22 @@ def make_user(session, username: str, *, role: Role = Role.SALES_CARE, level: Le
     user.active = active
     session.flush()
     return user
+
+
+def make_card(session, *, assignee: User | None = None, role: Role | str | None = None, title: str = "Card",
+              kind: str = "task", due_at=None, column: str = "todo", priority: int = 2):
+    """A card made by the rules engine (actor None) in To do, then moved to `column` if asked."""
+    from careboard.services import board
+    role = role or (assignee.role if assignee else Role.SALES_CARE)
+    card = board.create_card(session, actor=None, kind=kind, title=title, role=role, assignee=assignee,
+                             due_at=due_at, priority=priority)
+    session.flush()
+    if column != "todo":
+        actor = assignee or make_user(session, f"mover{card.id}", level=Level.SUPERVISOR)
+        if column == "done":
+            board.complete_card(session, card, actor=actor, seen_version=card.version, note="done")
+        else:
+            board.move_card(session, card, actor=actor, to_column=column, to_assignee=assignee, position=None,
+                            seen_version=card.version)
+    session.flush()
+    return card

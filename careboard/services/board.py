@@ -56,14 +56,12 @@ def _renumber(cards: Iterable[Card]) -> None:
 
 
 def _place(session: Session, card: Card, column: str, assignee: User | None, position: int | None) -> None:
-    """Take the card out of its lane and put it into (column, assignee) at position (None: the end)."""
-    with session.no_autoflush:
-        _place_unflushed(session, card, column, assignee, position)
+    """Take the card out of its lane and put it into (column, assignee) at position (None: the end).
 
-
-def _place_unflushed(session: Session, card: Card, column: str, assignee: User | None, position: int | None):
+    The lane queries autoflush, so earlier moves in the same transaction are seen; a new card is added
+    to the session by its caller only after it has been placed."""
     old_column, old_assignee = card.column, card.assignee_id
-    if old_column in OPEN_COLUMNS and (old_column, old_assignee) != (column, assignee.id if assignee else None):
+    if card.id is not None and old_column in OPEN_COLUMNS and (old_column, old_assignee) != (column, assignee.id if assignee else None):
         _renumber(_lane(session, old_column, old_assignee, card.role, exclude=card.id))
     card.column = column
     card.assignee = assignee
@@ -123,8 +121,8 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
                 column=Column.TODO.value, position=0, due_at=due_at, priority=int(Priority(priority)),
                 source=source, rule_key=rule_key, customer_id=customer_id,
                 created_by_id=actor.id if actor else None)
-    session.add(card)
     _place(session, card, Column.TODO.value, assignee, None)
+    session.add(card)
     session.flush()
     _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO.value)
     return card

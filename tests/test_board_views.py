@@ -1,0 +1,285 @@
+"""The board over HTTP: pages and fragments, ETag/304, permissions, conflicts, statement counts."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, func, select
+
+from careboard.extensions import db
+from careboard.models import Card, CardEvent
+from tests.factories import PASSWORD, make_card
+
+HX_BOARD = {"HX-Request": "true", "HX-Target": "board"}
+HX_DRAWER = {"HX-Request": "true", "HX-Target": "drawer"}
+
+
+def reload(session, card):
+    session.expire_all()
+    return session.get(Card, card.id)
+
+
+def count_events(session, card):
+    return session.scalar(select(func.count()).select_from(CardEvent).where(CardEvent.card_id == card.id))
+
+
+@pytest.fixture
+def cards(session, people):
+    s1, s2 = people["sales1"], people["sales2"]
+    mine = make_card(session, assignee=s1, title="王先生 交车回访", kind="callback",
+                     due_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    theirs = make_card(session, assignee=s2, title="陈女士 生日问候")
+    session.commit()
+    return {"mine": mine, "theirs": theirs}
+
+
+def test_board_pages_need_login(client, cards):
+    for url in ("/board/", "/board/mine", "/board/archive", f"/board/cards/{cards['mine'].id}", "/board/cards/new"):
+        assert client.get(url).status_code == 302, url
+
+
+def test_mine_shows_my_open_cards_only(client, auth, cards):
+    auth.login("sales1")
+    html = client.get("/board/mine").get_data(as_text=True)
+    assert "王先生 交车回访" in html and "陈女士 生日问候" not in html
+    assert "逾期" in html                                        # the SLA state in words, not only color
+
+
+def test_board_page_and_its_fragment(client, auth, cards):
+    auth.login("supervisor")
+    page = client.get("/board/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in html and "王先生 交车回访" in html and "陈女士 生日问候" in html
+    fragment = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    assert "<html" not in fragment and fragment.lstrip().startswith('<div id="board"')
+    assert 'id="overdue-badge" ' in fragment and 'hx-swap-oob="true"' in fragment
+    assert "HX-Request" in page.headers["Vary"]
+
+
+def test_overdue_badge_in_the_header(client, auth, cards):
+    auth.login("sales1")
+    html = client.get("/board/mine").get_data(as_text=True)
+    badge = re.search(r'id="overdue-badge".*?<strong>(\d+)</strong>', html, re.S)
+    assert badge and badge.group(1) == "1"
+
+
+def test_unchanged_board_answers_304_without_a_body(client, auth, cards, app):
+    auth.login("supervisor")
+    first = client.get("/board/", headers=HX_BOARD)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache, private"
+    again = client.get("/board/", headers={**HX_BOARD, "If-None-Match": etag, "X-CareBoard-Poll": "1"})
+    assert again.status_code == 304 and again.data == b""
+    # Someone else changes a card: the next poll gets the new board.
+    other = app.test_client()
+    other.post("/login", data={"username": "sales2", "password": PASSWORD})
+    assert other.post(f"/board/cards/{cards['theirs'].id}/comments", data={"body": "已联系"}).status_code == 303
+    changed = client.get("/board/", headers={**HX_BOARD, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_etag_depends_on_filters_and_viewer(client, auth, cards):
+    auth.login("supervisor")
+    a = client.get("/board/").headers["ETag"]
+    b = client.get("/board/?kind=callback").headers["ETag"]
+    assert a != b
+    assert client.get("/board/", headers={"If-None-Match": b}).status_code == 200
+
+
+def test_drawer_fragment_and_full_page(client, auth, cards):
+    auth.login("sales1")
+    url = f"/board/cards/{cards['mine'].id}"
+    fragment = client.get(url, headers=HX_DRAWER).get_data(as_text=True)
+    assert "<html" not in fragment and 'class="card-detail"' in fragment and "创建了卡片" in fragment
+    assert "<html" in client.get(url).get_data(as_text=True)
+
+
+def test_staff_is_refused_on_anothers_card_and_nothing_changes(client, auth, cards, session):
+    auth.login("sales1")
+    theirs = cards["theirs"]
+    before = count_events(session, theirs)
+    posts = {
+        "move": {"column": "doing", "version": theirs.version},
+        "complete": {"version": theirs.version, "note": "x"},
+        "edit": {"title": "hijack", "details": "", "priority": 2, "version": theirs.version},
+        "reopen": {"version": theirs.version},
+        "reassign": {"assignee": 0, "version": theirs.version},
+    }
+    for action, data in posts.items():
+        assert client.post(f"/board/cards/{theirs.id}/{action}", data=data).status_code == 403, action
+    card = reload(session, theirs)
+    assert (card.column, card.title, card.assignee_id) == ("todo", "陈女士 生日问候", theirs.assignee_id)
+    assert count_events(session, theirs) == before
+
+
+def test_staff_cannot_reassign_their_own_card(client, auth, cards, people, session):
+    auth.login("sales1")
+    mine = cards["mine"]
+    response = client.post(f"/board/cards/{mine.id}/move",
+                           data={"column": "todo", "assignee": people["sales2"].id, "version": mine.version})
+    assert response.status_code == 403
+    assert reload(session, mine).assignee_id == people["sales1"].id
+    assert client.post("/board/reassign-all", data={"from_user": people["sales2"].id,
+                                                     "to_user": people["sales1"].id}).status_code == 403
+    assert client.get("/board/reassign-all").status_code == 403
+
+
+def test_staff_moves_own_card_from_a_drag(client, auth, cards, session):
+    auth.login("sales1")
+    mine = cards["mine"]
+    response = client.post(f"/board/cards/{mine.id}/move", data={"column": "doing", "position": 0,
+                                                                "version": mine.version},
+                           headers={"HX-Request": "true", "HX-Target": f"card-{mine.id}"})
+    assert response.status_code == 204 and response.headers["HX-Trigger"] == "board-changed"
+    assert reload(session, mine).column == "doing"
+
+
+def test_plain_form_posts_redirect(client, auth, cards):
+    auth.login("sales1")
+    mine = cards["mine"]
+    response = client.post(f"/board/cards/{mine.id}/move", data={"column": "doing", "version": mine.version})
+    assert response.status_code == 303 and response.headers["Location"] == f"/board/cards/{mine.id}"
+
+
+def test_callback_completion_asks_for_the_outcome(client, auth, cards, session):
+    auth.login("sales1")
+    mine = cards["mine"]
+    refused = client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, "note": ""},
+                          headers=HX_DRAWER)
+    assert refused.status_code == 422 and "必须填写回访结果" in refused.get_data(as_text=True)
+    assert reload(session, mine).column == "todo"
+    done = client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, "note": "已接通，满意"},
+                       headers=HX_DRAWER)
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "board-changed"
+    card = reload(session, mine)
+    assert card.column == "done" and card.outcome_note == "已接通，满意"
+
+
+def test_two_supervisors_edit_the_same_card_the_later_gets_409(client, app, cards, session, people):
+    card = cards["theirs"]
+    first, second = app.test_client(), app.test_client()
+    for c in (first, second):
+        c.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    seen = card.version                                  # both drew the form at this version
+    ok = first.post(f"/board/cards/{card.id}/edit", headers=HX_DRAWER,
+                    data={"title": "第一位主管", "details": "", "priority": 1, "version": seen})
+    assert ok.status_code == 200
+    late = second.post(f"/board/cards/{card.id}/edit", headers=HX_DRAWER,
+                       data={"title": "第二位主管", "details": "", "priority": 3, "version": seen})
+    html = late.get_data(as_text=True)
+    assert late.status_code == 409
+    assert "刚刚被他人修改" in html and "第一位主管" in html       # the card as it is now
+    now = reload(session, card)
+    assert (now.title, now.priority) == ("第一位主管", 1)
+
+
+def test_a_drag_that_arrives_after_the_card_moved_gets_409_as_a_toast(client, app, cards, session, people):
+    card = cards["theirs"]
+    seen = card.version
+    boss = app.test_client()
+    boss.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    boss.post(f"/board/cards/{card.id}/reassign", data={"assignee": people["sales1"].id, "version": seen})
+    director = app.test_client()
+    director.post("/login", data={"username": "director", "password": PASSWORD})
+    late = director.post(f"/board/cards/{card.id}/move", data={"column": "doing", "position": 0,
+                                                              "assignee": people["sales2"].id, "version": seen},
+                         headers={"HX-Request": "true", "HX-Target": f"card-{card.id}"})
+    assert late.status_code == 409
+    assert late.headers["HX-Retarget"] == "#toasts" and late.headers["HX-Trigger"] == "board-changed"
+    assert "刚刚被他人修改" in late.get_data(as_text=True)
+    now = reload(session, card)
+    assert (now.column, now.assignee_id) == ("todo", people["sales1"].id)
+
+
+def test_supervisor_reassigns_and_the_person_sees_it(client, app, cards, session, people):
+    card = cards["theirs"]
+    client.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    response = client.post(f"/board/cards/{card.id}/reassign", data={"assignee": people["sales1"].id,
+                                                                      "version": card.version})
+    assert response.status_code == 303
+    staff = app.test_client()
+    staff.post("/login", data={"username": "sales1", "password": PASSWORD})
+    assert "陈女士 生日问候" in staff.get("/board/mine").get_data(as_text=True)
+    history = staff.get(f"/board/cards/{card.id}").get_data(as_text=True)
+    assert "转派了卡片" in history and "Sales2 → Sales1" in history
+
+
+def test_bulk_reassign_view(client, auth, cards, people, session):
+    auth.login("supervisor")
+    assert client.get("/board/reassign-all").status_code == 200
+    response = client.post("/board/reassign-all", data={"from_user": people["sales2"].id,
+                                                         "to_user": people["sales1"].id})
+    assert response.status_code == 303
+    assert reload(session, cards["theirs"]).assignee_id == people["sales1"].id
+    same = client.post("/board/reassign-all", data={"from_user": people["sales1"].id,
+                                                     "to_user": people["sales1"].id})
+    assert same.status_code == 422
+
+
+def test_staff_creates_a_task_but_not_a_complaint(client, auth, people, session):
+    auth.login("sales1")
+    ok = client.post("/board/cards/new", data={"title": "整理交车档案", "kind": "task", "role": "sales_care",
+                                               "assignee": people["sales1"].id, "priority": 2,
+                                               "due_at": "2026-11-26T18:00"})
+    assert ok.status_code == 303
+    card = session.scalar(select(Card).where(Card.title == "整理交车档案"))
+    assert card.due_at == datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)   # 18:00 Shanghai
+    refused = client.post("/board/cards/new", data={"title": "假投诉", "kind": "complaint", "role": "sales_care",
+                                                    "assignee": people["sales1"].id, "priority": 2})
+    assert refused.status_code == 422
+    assert session.scalar(select(Card).where(Card.title == "假投诉")) is None
+
+
+def test_comment_and_edit_are_in_the_history(client, auth, cards, session):
+    auth.login("sales1")
+    mine = cards["mine"]
+    client.post(f"/board/cards/{mine.id}/comments", data={"body": "下午再打"}, headers=HX_DRAWER)
+    client.post(f"/board/cards/{mine.id}/edit", headers=HX_DRAWER,
+                data={"title": "王先生 交车回访（改）", "details": "", "priority": 2,
+                      "version": reload(session, mine).version})
+    html = client.get(f"/board/cards/{mine.id}").get_data(as_text=True)
+    assert "下午再打" in html and "编辑了" in html and "王先生 交车回访（改）" in html
+
+
+def test_archive_lists_done_cards(client, auth, people, session):
+    make_card(session, assignee=people["sales1"], title="归档的卡片", column="done")
+    session.commit()
+    auth.login("sales1")
+    html = client.get("/board/archive").get_data(as_text=True)
+    assert "归档的卡片" in html
+
+
+@pytest.fixture
+def statements(app):
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(db.engine, "after_cursor_execute", count)
+    yield counter
+    event.remove(db.engine, "after_cursor_execute", count)
+
+
+def _statements_for(client, statements, url, headers=None):
+    statements["n"] = 0
+    assert client.get(url, headers=headers or {}).status_code == 200
+    return statements["n"]
+
+
+def test_statements_per_page_do_not_grow_with_the_number_of_cards(client, auth, people, session, statements):
+    def fill(n):
+        for i in range(n):
+            person = people["sales1"] if i % 2 else people["sales2"]
+            make_card(session, assignee=person, title=f"card {i}", column=("todo", "doing", "waiting")[i % 3],
+                      due_at=datetime.now(timezone.utc) + timedelta(hours=i - n / 2))
+        session.commit()
+
+    auth.login("supervisor")
+    fill(10)
+    small = [_statements_for(client, statements, url) for url in ("/board/", "/board/mine", "/board/archive")]
+    fill(490)
+    large = [_statements_for(client, statements, url) for url in ("/board/", "/board/mine", "/board/archive")]
+    assert small == large
+    assert small[0] <= 12
