@@ -33,8 +33,8 @@ OPEN_COLUMN_WEIGHTS = {Column.TODO.value: 0.5, Column.DOING.value: 0.25, Column.
 KIND_WEIGHTS = {CardKind.CALLBACK.value: 0.35, CardKind.REMINDER.value: 0.2, CardKind.TASK.value: 0.2,
                 CardKind.INSPECTION.value: 0.1, CardKind.COMPLAINT.value: 0.1, CardKind.RECTIFICATION.value: 0.05}
 PRIORITY_WEIGHTS = {int(Priority.HIGH): 0.15, int(Priority.NORMAL): 0.7, int(Priority.LOW): 0.15}
-RULES = ["delivery_day_1_callback", "delivery_day_7_callback", "service_reminder", "insurance_renewal_60d",
-         "birthday_greeting", "complaint_followup"]
+RULES = {CardKind.CALLBACK.value: ["delivery_day_1_callback", "delivery_day_7_callback", "after_service_callback"],
+         CardKind.REMINDER.value: ["service_reminder", "insurance_renewal_60d", "birthday_greeting"]}
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
@@ -99,9 +99,11 @@ def _next_id(model) -> int:
 
 
 def _insert(model, rows: list[dict]) -> None:
-    """ORM bulk INSERT, a few thousand rows per statement execution (executemany)."""
+    """ORM bulk INSERT, a few thousand rows per executemany. render_nulls keeps every row's key set the
+    same (the ORM would otherwise omit None values and split the batch into one statement per row)."""
+    statement = insert(model).execution_options(render_nulls=True)
     for chunk in _chunks(rows):
-        db.session.execute(insert(model), chunk)
+        db.session.execute(statement, chunk)
 
 
 def _with_ids(model, rows: list[dict]) -> list[int]:
@@ -163,7 +165,7 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
                                                     model=rng.choice(MODELS), km=rng.choice((5, 10, 20, 30)) * 1000)
             from_rule = kind in (CardKind.CALLBACK.value, CardKind.REMINDER.value) and rng.random() < 0.7
             return dict(kind=kind, title=title, details=rng.choice(DETAILS), role=role,
-                        priority=_pick(rng, PRIORITY_WEIGHTS), source=rng.choice(RULES) if from_rule else "manual",
+                        priority=_pick(rng, PRIORITY_WEIGHTS), source=rng.choice(RULES[kind]) if from_rule else "manual",
                         rule_key=None, customer_id=rng.randint(1, 50_000) if kind != CardKind.INSPECTION.value else None,
                         created_at=created_at, version=1)
 

@@ -90,6 +90,7 @@
         preventOnFilter: false,
         delay: 120,
         delayOnTouchOnly: true,
+        forceFallback: true,            // one code path for mouse and touch (tablets)
         fallbackTolerance: 4,
         onStart: function () { dragging = true; },
         onEnd: onEnd

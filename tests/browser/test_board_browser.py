@@ -1,0 +1,107 @@
+"""The board in Chromium at tablet sizes: tick a card off, drag a card to someone else, see a conflict."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from careboard.extensions import db
+from careboard.models import Card, User
+from careboard.services import board
+from tests.browser.conftest import log_in
+
+PORTRAIT = {"width": 768, "height": 1024}
+
+
+def card_in_db(server, title: str) -> Card:
+    with server.app.app_context():
+        card = db.session.scalar(select(Card).where(Card.title.like(f"{title}%")))
+        db.session.expunge(card)
+        return card
+
+
+def test_staff_ticks_a_card_off(page, live_server, shot):
+    log_in(page, live_server, "sales1")
+    expect(page.get_by_role("heading", name="我的卡片")).to_be_visible()
+    item = page.locator(".mine-card", has_text="展车检查")
+    expect(item).to_be_visible()
+    shot(page, "mine-1024x768")
+    item.get_by_role("button", name="已完成").click()
+    drawer = page.locator("#drawer")
+    expect(drawer.get_by_text("按时完成")).to_be_visible()
+    expect(drawer.get_by_text("完成了卡片")).to_be_visible()
+    expect(page.locator(".mine-card", has_text="展车检查")).to_have_count(0)      # the list refreshed
+    shot(page, "mine-ticked-off-1024x768")
+    assert card_in_db(live_server, "展车检查").column == "done"
+
+
+def test_staff_records_a_callback_outcome(page, live_server):
+    log_in(page, live_server, "sales1")
+    page.locator(".mine-card", has_text="王先生").get_by_role("link", name="填写回访结果").click()
+    drawer = page.locator("#drawer")
+    expect(drawer.get_by_label("结果")).to_have_attribute("required", "")   # the browser asks first
+    drawer.get_by_label("结果").fill("已接通，客户满意，9 分。")
+    drawer.get_by_role("button", name="标记完成").click()
+    expect(drawer.get_by_text("已接通，客户满意，9 分。").first).to_be_visible()
+    assert card_in_db(live_server, "交车3天回访：王先生").outcome_note == "已接通，客户满意，9 分。"
+
+
+def drag(page, source, target):
+    s, t = source.bounding_box(), target.bounding_box()
+    page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
+    page.mouse.move(t["x"] + t["width"] / 2, t["y"] + min(20, t["height"] / 2), steps=20)
+    page.mouse.up()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, PORTRAIT], ids=["landscape", "portrait"])
+def test_supervisor_drags_a_card_to_another_person(browser, live_server, shot, viewport):
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, live_server, "supervisor")
+    page.goto(f"{live_server.url}/board/?role=sales_care")
+    name = f"board-{viewport['width']}x{viewport['height']}"
+    shot(page, name)
+    lane = lambda person: page.locator("section.lane", has=page.get_by_text(person, exact=True))  # noqa: E731
+    # The last card of 张丽's To do, dropped at the top of 陈晨's To do just below it.
+    card = lane("张丽").locator("ol[data-column='todo'] > .card").last
+    card_id = card.get_attribute("id")
+    target = lane("陈晨").locator("ol[data-column='todo']")
+    card.scroll_into_view_if_needed()
+    page.mouse.wheel(0, card.bounding_box()["y"] - viewport["height"] / 3)
+    with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
+        drag(page, card, target)
+    assert answer.value.status == 204
+    expect(target.locator(f"#{card_id}")).to_be_visible()
+    with live_server.app.app_context():
+        moved = db.session.get(Card, int(card_id.split("-")[1]))
+        assert db.session.get(User, moved.assignee_id).username == "sales2"
+        title = moved.title
+    shot(page, name + "-after-drag")
+    # That person's own page shows it.
+    other = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    log_in(other, live_server, "sales2")
+    expect(other.locator(".mine-card", has_text=title)).to_be_visible()
+    other.context.close()
+    context.close()
+
+
+def test_a_conflict_shows_its_message_in_the_drawer(page, live_server, shot):
+    log_in(page, live_server, "supervisor")
+    page.goto(f"{live_server.url}/board/?role=insurance_renewal")
+    page.locator(".card", has_text="续保跟进：宋女士").get_by_role("link").click()
+    drawer = page.locator("#drawer")
+    expect(drawer.get_by_role("heading", name="续保跟进：宋女士 比价中")).to_be_visible()
+    # Meanwhile the director reassigns the same card.
+    with live_server.app.app_context():
+        card = board.get_card(db.session, card_in_db(live_server, "续保跟进：宋女士").id)
+        director = db.session.scalar(select(User).where(User.username == "director"))
+        board.move_card(db.session, card, actor=director, to_column="waiting", to_assignee=card.assignee,
+                        position=None, seen_version=card.version)
+        db.session.commit()
+    drawer.get_by_role("button", name="→ 进行中").click()
+    expect(drawer.locator("[data-conflict='1']")).to_contain_text("刚刚被他人修改")
+    expect(drawer.get_by_text("续保跟进：宋女士 比价中")).to_be_visible()
+    shot(page, "conflict-1024x768")
+    assert card_in_db(live_server, "续保跟进：宋女士").column == "waiting"       # nothing overwritten
