@@ -283,3 +283,13 @@ def test_statements_per_page_do_not_grow_with_the_number_of_cards(client, auth, 
     large = [_statements_for(client, statements, url) for url in ("/board/", "/board/mine", "/board/archive")]
     assert small == large
     assert small[0] <= 12
+
+
+@pytest.mark.parametrize("target,expected", [("/board/mine", "/board/mine"), ("https://evil.example/", None),
+                                             ("//evil.example/x", None)])
+def test_next_after_a_plain_post_stays_on_this_site(client, auth, cards, target, expected):
+    auth.login("sales1")
+    mine = cards["mine"]
+    response = client.post(f"/board/cards/{mine.id}/move",
+                           data={"column": "doing", "version": mine.version, "next": target})
+    assert response.headers["Location"] == (expected or f"/board/cards/{mine.id}")

@@ -20,19 +20,23 @@ def card_in_db(server, title: str) -> Card:
         return card
 
 
-def test_staff_ticks_a_card_off(page, live_server, shot):
+@pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, PORTRAIT], ids=["landscape", "portrait"])
+def test_staff_ticks_a_card_off(browser, live_server, shot, viewport):
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    size = f"{viewport['width']}x{viewport['height']}"
     log_in(page, live_server, "sales1")
     expect(page.get_by_role("heading", name="我的卡片")).to_be_visible()
     item = page.locator(".mine-card", has_text="展车检查")
     expect(item).to_be_visible()
-    shot(page, "mine-1024x768")
+    shot(page, f"mine-{size}")
     item.get_by_role("button", name="已完成").click()
     drawer = page.locator("#drawer")
     expect(drawer.get_by_text("按时完成")).to_be_visible()
     expect(drawer.get_by_text("完成了卡片")).to_be_visible()
     expect(page.locator(".mine-card", has_text="展车检查")).to_have_count(0)      # the list refreshed
-    shot(page, "mine-ticked-off-1024x768")
+    shot(page, f"mine-ticked-off-{size}")
     assert card_in_db(live_server, "展车检查").column == "done"
+    page.context.close()
 
 
 def test_staff_records_a_callback_outcome(page, live_server):
@@ -105,3 +109,26 @@ def test_a_conflict_shows_its_message_in_the_drawer(page, live_server, shot):
     expect(drawer.get_by_text("续保跟进：宋女士 比价中")).to_be_visible()
     shot(page, "conflict-1024x768")
     assert card_in_db(live_server, "续保跟进：宋女士").column == "waiting"       # nothing overwritten
+
+
+def test_someone_elses_change_appears_without_losing_the_drawer(page, live_server, shot):
+    from careboard.services import settings
+    with live_server.app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        settings.save(db.session, actor=admin, poll_seconds=5)
+        db.session.commit()
+    log_in(page, live_server, "supervisor")
+    page.goto(f"{live_server.url}/board/?role=owners_club")
+    page.locator(".card", has_text="会员生日关怀名单").get_by_role("link").click()
+    comment = page.locator("#drawer").get_by_label("备注")
+    comment.fill("写了一半的备注")
+    other = card_in_db(live_server, "车友汇新会员入会登记")
+    with live_server.app.app_context():
+        card = board.get_card(db.session, other.id)
+        board.move_card(db.session, card, actor=card.assignee, to_column="doing", to_assignee=card.assignee,
+                        position=0, seen_version=card.version)
+        db.session.commit()
+    doing = page.locator("ol[data-column='doing']")
+    expect(doing.locator(".card", has_text="车友汇新会员入会登记")).to_be_visible(timeout=12_000)
+    expect(comment).to_have_value("写了一半的备注")
+    shot(page, "live-refresh-with-open-drawer-1024x768")

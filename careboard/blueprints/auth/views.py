@@ -1,8 +1,6 @@
 """Log in, log out, the language switch and one's own account."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -12,6 +10,7 @@ from careboard.blueprints.auth import bp
 from careboard.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
 from careboard.extensions import db, limiter
 from careboard.services import DomainError, accounts
+from careboard.urls import local_url
 
 
 def _login_key() -> str:
@@ -22,13 +21,6 @@ def _too_many(_limit):
     form = LoginForm()
     error = _("Too many failed log-ins for this account. Please wait a minute and try again.")
     return current_app.make_response((render_template("auth/login.html", form=form, error=error), 429))
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +41,7 @@ def login():
         login_user(user)
         db.session.commit()
         session["language"] = user.language
-        return redirect(_safe_next(request.args.get("next")) or url_for("main.home"), code=303)
+        return redirect(local_url(request.args.get("next")) or url_for("main.home"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -72,7 +64,7 @@ def set_language():
         if current_user.is_authenticated:
             current_user.language = form.language.data
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")) or url_for("main.home"), code=303)
+    return redirect(local_url(request.form.get("next")) or url_for("main.home"), code=303)
 
 
 @bp.route("/account", methods=["GET", "POST"])

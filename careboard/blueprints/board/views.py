@@ -19,6 +19,7 @@ from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, User
 from careboard.services import DomainError, board
 from careboard.templating import render
+from careboard.urls import local_url
 
 CHANGED = "board-changed"
 
@@ -201,7 +202,7 @@ def apply_change(card: Card, change, form=None, form_name: str | None = None):
         return refused(load_card_or_404(card.id), 422, str(error), forms={form_name: form} if form_name else None)
     db.session.commit()
     if not request.htmx:
-        return redirect(request.form.get("next") or url_for("board.show_card", card_id=card.id), code=303)
+        return redirect(local_url(request.form.get("next")) or url_for("board.show_card", card_id=card.id), code=303)
     if request.htmx.target == "drawer":
         return htmx_flask.make_response(detail_response(load_card_or_404(card.id)), trigger=CHANGED)
     return htmx_flask.make_response("", 204, trigger=CHANGED)
