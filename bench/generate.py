@@ -127,6 +127,8 @@ def _advance_sequences() -> None:
 
 def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_cards: int = 100_000,
              seed: int = 1) -> Dataset:
+    """Fill the app's migrated, empty database; return who to log in as and what was made. Times are
+    relative to now, so the same seed gives the same data up to the clock."""
     rng = random.Random(seed)
     with app.app_context():
         now = datetime.now(timezone.utc)

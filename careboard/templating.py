@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, render_template, request
+from babel.dates import parse_pattern
+from flask import Flask, current_app, g, render_template, request
 from markupsafe import Markup
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -52,10 +53,24 @@ def render(template: str, *, fragments: dict[str, str] | None = None, **context)
 
 
 def localtime(value: datetime | None, fmt: str = "short") -> str:
-    """A UTC datetime in the store's time zone and the user's language."""
+    """A UTC datetime in the store's time zone and the user's language.
+
+    Same output as flask_babel.format_datetime; the locale, zone and parsed pattern are looked up once
+    per request (a board shows thousands of times)."""
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    cache = g.get("_localtime")
+    if cache is None:
+        cache = g._localtime = {"zone": i18n.store().zone, "locale": get_locale()}
+    pattern = cache.get(fmt)
+    if pattern is None:
+        locale = cache["locale"]
+        if fmt not in ("short", "medium", "long", "full"):
+            return format_datetime(value, fmt)
+        joined = (str(locale.datetime_formats[fmt]).replace("{1}", locale.date_formats[fmt].pattern)
+                  .replace("{0}", locale.time_formats[fmt].pattern))
+        pattern = cache[fmt] = parse_pattern(joined)
+    return pattern.apply(value.astimezone(cache["zone"]), cache["locale"])
 
 
 def overdue_badge(oob: bool = False) -> Markup:

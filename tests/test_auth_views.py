@@ -163,3 +163,14 @@ def test_csrf_token_from_the_form_and_from_the_htmx_header(csrf_client, people):
     response = csrf_client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": header_token})
     assert response.status_code == 303
     assert csrf_client.get("/account").status_code == 302
+
+
+def test_background_polls_do_not_count_as_activity(client, auth, people, app):
+    idle = app.config["IDLE_LOGOUT_MINUTES"]
+    with time_machine.travel("2026-11-25 09:00 +0800", tick=False) as traveller:
+        auth.login("sales1")
+        client.get("/account")
+        for _ in range(3):                                   # the board polls on its own while nobody looks
+            traveller.shift(timedelta(minutes=idle / 2))
+            response = client.get("/board/mine", headers={"HX-Request": "true", "X-CareBoard-Poll": "1"})
+        assert response.status_code == 200 and "HX-Redirect" in response.headers

@@ -290,3 +290,12 @@ def test_overdue_count_is_own_for_staff_and_departmental_for_supervisors(app, se
     session.commit()
     assert board.overdue_count(session, people["sales1"], NOW) == 1
     assert board.overdue_count(session, people["supervisor"], NOW) == 2
+
+
+def test_board_version_changes_when_an_account_changes(app, session, people):
+    store = settings.load(session)
+    v1 = board.board_version(session, now=NOW, settings=store, scope="x")
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        people["sales2"].display_name = "陈晨（新）"
+        session.commit()
+    assert board.board_version(session, now=NOW, settings=store, scope="x") != v1

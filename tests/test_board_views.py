@@ -128,11 +128,26 @@ def test_staff_cannot_reassign_their_own_card(client, auth, cards, people, sessi
 def test_staff_moves_own_card_from_a_drag(client, auth, cards, session):
     auth.login("sales1")
     mine = cards["mine"]
-    response = client.post(f"/board/cards/{mine.id}/move", data={"column": "doing", "position": 0,
-                                                                "version": mine.version},
+    response = client.post("/board/drop", data={"card": mine.id, "column": "doing", "position": 0,
+                                                "version": mine.version},
                            headers={"HX-Request": "true", "HX-Target": f"card-{mine.id}"})
     assert response.status_code == 204 and response.headers["HX-Trigger"] == "board-changed"
     assert reload(session, mine).column == "doing"
+
+
+def test_a_drop_without_a_card_is_a_bad_request(client, auth, cards):
+    auth.login("sales1")
+    assert client.post("/board/drop", data={"column": "doing", "version": 1}).status_code == 400
+    assert client.post("/board/drop", data={"card": 99999, "column": "doing", "version": 1}).status_code == 404
+
+
+def test_staff_cannot_drop_anothers_card(client, auth, cards, session):
+    auth.login("sales1")
+    theirs = cards["theirs"]
+    response = client.post("/board/drop", data={"card": theirs.id, "column": "doing", "version": theirs.version},
+                           headers={"HX-Request": "true", "HX-Target": f"card-{theirs.id}"})
+    assert response.status_code == 403 and response.headers["HX-Retarget"] == "#toasts"
+    assert reload(session, theirs).column == "todo"
 
 
 def test_plain_form_posts_redirect(client, auth, cards):
@@ -182,8 +197,8 @@ def test_a_drag_that_arrives_after_the_card_moved_gets_409_as_a_toast(client, ap
     boss.post(f"/board/cards/{card.id}/reassign", data={"assignee": people["sales1"].id, "version": seen})
     director = app.test_client()
     director.post("/login", data={"username": "director", "password": PASSWORD})
-    late = director.post(f"/board/cards/{card.id}/move", data={"column": "doing", "position": 0,
-                                                              "assignee": people["sales2"].id, "version": seen},
+    late = director.post("/board/drop", data={"card": card.id, "column": "doing", "position": 0,
+                                              "assignee": people["sales2"].id, "version": seen},
                          headers={"HX-Request": "true", "HX-Target": f"card-{card.id}"})
     assert late.status_code == 409
     assert late.headers["HX-Retarget"] == "#toasts" and late.headers["HX-Trigger"] == "board-changed"

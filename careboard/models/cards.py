@@ -103,7 +103,7 @@ class Card(db.Model):
     kind: Mapped[str] = mapped_column(String(20), index=True)
     title: Mapped[str] = mapped_column(String(200))
     details: Mapped[str] = mapped_column(Text, default="")
-    role: Mapped[str] = mapped_column(String(30), index=True)          # the lane: a Role value
+    role: Mapped[str] = mapped_column(String(30))                      # the lane: a Role value
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     column: Mapped[str] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer, default=0)          # 0..n-1 within (column, assignee)
@@ -127,6 +127,7 @@ class Card(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_card_lane", "column", "assignee_id", "position"),
+        Index("ix_card_role_column", "role", "column"),
         Index("ix_card_assignee_open", "assignee_id", "column", "due_at"),
         Index("ix_card_due", "column", "due_at"),
         Index("ix_card_completed", "completed_at"),
@@ -145,16 +146,21 @@ class Card(db.Model):
         return self.column != Column.DONE.value
 
     def sla_state(self, now: datetime, due_soon: timedelta) -> SlaState:
-        if self.due_at is None:
-            return SlaState.NONE
-        if not self.is_open:
-            done = self.completed_at or now
-            return SlaState.DONE_ON_TIME if done <= self.due_at else SlaState.DONE_LATE
-        if now > self.due_at:
-            return SlaState.OVERDUE
-        if now + due_soon >= self.due_at:
-            return SlaState.DUE_SOON
-        return SlaState.ON_TIME
+        return sla_state(self.due_at, self.column, self.completed_at, now, due_soon)
+
+
+def sla_state(due_at: datetime | None, column: str, completed_at: datetime | None, now: datetime,
+              due_soon: timedelta) -> SlaState:
+    """On time / due soon / overdue for an open card; done on time or late for a done one."""
+    if due_at is None:
+        return SlaState.NONE
+    if column == Column.DONE.value:
+        return SlaState.DONE_ON_TIME if (completed_at or now) <= due_at else SlaState.DONE_LATE
+    if now > due_at:
+        return SlaState.OVERDUE
+    if now + due_soon >= due_at:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TIME
 
 
 class EventKind(str, enum.Enum):

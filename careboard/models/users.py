@@ -86,6 +86,8 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Changes whenever the account does (name, role, level, active): the board's version includes it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -12,13 +12,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Row, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from careboard import policy
 from careboard.dbtypes import utcnow
 from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
-from careboard.models.cards import OPEN_COLUMNS
+from careboard.models.cards import OPEN_COLUMNS, sla_state
 from careboard.services import DomainError
 from careboard.services.settings import StoreSettings
 
@@ -280,7 +280,7 @@ class BoardFilters:
 
 @dataclass
 class CardView:
-    card: Card
+    card: Card | Row          # the board uses light rows (BOARD_FIELDS); other pages Card objects
     sla: SlaState
     may_change: bool
 
@@ -335,21 +335,28 @@ def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: Sto
     return query
 
 
-def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> list[Card]:
+# What a card on the board shows, with its assignee's name and role: rows, not ORM objects, because a
+# board shows thousands of cards (bench/README.md).
+BOARD_FIELDS = (Card.id, Card.kind, Card.title, Card.role, Card.assignee_id, Card.column, Card.position,
+                Card.due_at, Card.priority, Card.version, Card.completed_at,
+                User.display_name.label("assignee_name"), User.role.label("assignee_role"))
+
+
+def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> list[Row]:
     """Open cards matching the filters, plus the cards done today."""
     start, _end = local_day_bounds(today(now, settings), settings)
-    open_q = _filtered(select(Card).where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
-    done_q = select(Card).where(Card.column == Column.DONE.value, Card.completed_at >= start)
+    base = select(*BOARD_FIELDS).outerjoin(User, Card.assignee_id == User.id)
+    open_q = _filtered(base.where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
+    done_q = base.where(Card.column == Column.DONE.value, Card.completed_at >= start)
     done_q = _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
-    options = (selectinload(Card.assignee),)
-    cards = list(session.scalars(open_q.options(*options).order_by(Card.position, Card.id)))
-    cards += session.scalars(done_q.options(*options).order_by(Card.completed_at.desc())).all()
-    return cards
+    cards = session.execute(open_q.order_by(Card.position, Card.id)).all()
+    return cards + session.execute(done_q.order_by(Card.completed_at.desc())).all()
 
 
 def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: datetime,
                 settings: StoreSettings) -> BoardView:
     cards = board_cards(session, filters, now, settings)
+    soon = settings.due_soon
     lanes: dict[str, Lane] = {}
     columns = [c.value for c in Column]
 
@@ -374,17 +381,21 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
 
     for card in cards:
         if filters.lanes == "role":
-            lane = lane_for(f"role-{card.role}", title=Role(card.role).label, subtitle="", assignee_id=None,
-                            role=card.role)
-        elif card.assignee is not None:
-            lane = lane_for(f"user-{card.assignee_id}", title=card.assignee.display_name,
-                            subtitle=Role(card.assignee.role).label, assignee_id=card.assignee_id,
-                            role=card.assignee.role)
+            key = f"role-{card.role}"
+            lane = lanes.get(key) or lane_for(key, title=Role(card.role).label, subtitle="", assignee_id=None,
+                                              role=card.role)
+        elif card.assignee_id is not None:
+            key = f"user-{card.assignee_id}"
+            lane = lanes.get(key) or lane_for(key, title=card.assignee_name,
+                                              subtitle=Role(card.assignee_role).label,
+                                              assignee_id=card.assignee_id, role=card.assignee_role)
         else:
-            lane = lane_for(f"unassigned-{card.role}", title=_("Unassigned"), subtitle=Role(card.role).label,
-                            assignee_id=None, role=card.role)
-        lane.cells[card.column].append(CardView(card, card.sla_state(now, settings.due_soon),
-                                                policy.can_change_card(viewer, card)))
+            key = f"unassigned-{card.role}"
+            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=Role(card.role).label,
+                                              assignee_id=None, role=card.role)
+        lane.cells[card.column].append(CardView(
+            card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
+            policy.can_change_card(viewer, card)))
 
     counts = Counter()
     overdue = 0
@@ -437,15 +448,19 @@ def overdue_count(session: Session, user: User, now: datetime) -> int:
 
 
 def board_version(session: Session, *, now: datetime, settings: StoreSettings, scope: str) -> str:
-    """A strong validator for the board's ETag: changes when any card changes, when a card's SLA state
-    changes with the clock, at midnight (Done shows today only), and with the viewer and filters (scope)."""
-    last_event = session.scalar(select(func.max(CardEvent.id))) or 0
+    """A strong validator for the board's ETag: changes when any card changes (every change writes an
+    event), when a card's SLA state changes with the clock, when an account changes, at midnight (Done
+    shows today only), with the settings, and with the viewer and filters (scope). One query."""
     soon = now + settings.due_soon
-    row = session.execute(
-        select(func.count(case((Card.due_at < now, 1))), func.count())
-        .where(Card.column.in_(OPEN_COLUMNS), Card.due_at < soon)
-    ).one()
-    parts = (last_event, row[0], row[1], today(now, settings).isoformat(), settings.fingerprint(), scope)
+    open_due = (Card.column.in_(OPEN_COLUMNS),)
+    row = session.execute(select(
+        select(func.max(CardEvent.id)).scalar_subquery(),
+        select(func.max(User.updated_at)).scalar_subquery(),          # people: lanes and filters
+        select(func.count(User.id)).scalar_subquery(),
+        select(func.count(Card.id)).where(*open_due, Card.due_at < now).scalar_subquery(),
+        select(func.count(Card.id)).where(*open_due, Card.due_at < soon).scalar_subquery(),
+    )).one()
+    parts = (*row, today(now, settings).isoformat(), settings.fingerprint(), scope)
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
 
 

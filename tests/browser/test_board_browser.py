@@ -74,7 +74,7 @@ def test_supervisor_drags_a_card_to_another_person(browser, live_server, shot, v
     target = lane("陈晨").locator("ol[data-column='todo']")
     card.scroll_into_view_if_needed()
     page.mouse.wheel(0, card.bounding_box()["y"] - viewport["height"] / 3)
-    with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
+    with page.expect_response(lambda r: r.url.endswith("/board/drop")) as answer:
         drag(page, card, target)
     assert answer.value.status == 204
     expect(target.locator(f"#{card_id}")).to_be_visible()

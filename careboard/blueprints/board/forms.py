@@ -62,6 +62,11 @@ class MoveForm(FlaskForm):
     version = IntegerField(validators=[InputRequired()])
 
 
+class DropForm(MoveForm):
+    """A drag and drop on the board: the card travels in the form."""
+    card = IntegerField(validators=[InputRequired()])
+
+
 class ReassignForm(FlaskForm):
     assignee = SelectField(_l("Assign to"), coerce=int)
     version = IntegerField(validators=[InputRequired()])

@@ -10,13 +10,14 @@ import htmx_flask
 
 from careboard import policy
 from careboard.blueprints.board import bp
-from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CommentForm, CompleteForm, EditCardForm,
+from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CommentForm, CompleteForm, DropForm,
+                                             EditCardForm,
                                              FilterForm, MoveForm, NewCardForm, ReassignForm, VersionForm,
                                              local_to_utc, utc_to_local_naive)
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
-from careboard.models import Card, CardKind, Column, Role, User
+from careboard.models import Card, CardKind, Column, Role, SlaState, User
 from careboard.services import DomainError, board
 from careboard.templating import render
 from careboard.urls import local_url
@@ -72,6 +73,13 @@ def conditional(scope: str):
     return etag, None
 
 
+def card_text() -> dict:
+    """Labels every card repeats, translated once per request instead of once per card."""
+    return {"kind": {k.value: k.label for k in CardKind}, "column": {c.value: c.label for c in Column},
+            "sla": {s: f"{s.icon} {s.label}" for s in SlaState},
+            "high": "‼ " + _("High"), "unassigned": _("Unassigned")}
+
+
 def cacheable(response, etag: str):
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache, private"
@@ -84,13 +92,16 @@ def cacheable(response, etag: str):
 @bp.get("/")
 @policy.staff
 def index():
-    form, filters = filters_from_request()
-    etag, not_modified = conditional(f"index|{filters.key()}")
+    # The ETag is checked before anything else is built: an unchanged poll costs a few queries only.
+    etag, not_modified = conditional(f"index|{request.query_string.decode()}")
     if not_modified:
         return not_modified
-    view = board.build_board(db.session, viewer=current_user, filters=filters, now=utcnow(), settings=store())
+    form, filters = filters_from_request()
+    view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
+                             now=utcnow(), settings=store())
     response = render("board/index.html", fragments={"board": "board"}, view=view, form=form,
-                      columns=list(Column), can_reassign=policy.can_reassign(current_user))
+                      columns=list(Column), can_reassign=policy.can_reassign(current_user),
+                      text=card_text())
     return cacheable(response, etag)
 
 
@@ -101,7 +112,7 @@ def mine():
     if not_modified:
         return not_modified
     cards = board.my_open_cards(db.session, current_user, utcnow(), store())
-    response = render("board/mine.html", fragments={"mine": "mine"}, cards=cards)
+    response = render("board/mine.html", fragments={"mine": "mine"}, cards=cards, text=card_text())
     return cacheable(response, etag)
 
 
@@ -238,8 +249,19 @@ def edit_card(card_id: int):
 @bp.post("/cards/<int:card_id>/move")
 @policy.staff
 def move_card(card_id: int):
-    card = load_card_or_404(card_id)
-    form = MoveForm()
+    return move(load_card_or_404(card_id), MoveForm())
+
+
+@bp.post("/drop")
+@policy.staff
+def drop_card():
+    form = DropForm()
+    if form.card.data is None:
+        abort(400)
+    return move(load_card_or_404(form.card.data), form)
+
+
+def move(card: Card, form: MoveForm):
     assignee = card.assignee if form.assignee.data is None else person_or_none(form.assignee.data)
     return apply_change(card, lambda: board.move_card(
         db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,

@@ -66,12 +66,13 @@
     if (event.from === to && event.oldIndex === event.newIndex) return;
     var board = boardOf(to);
     var values = {
+      card: item.dataset.card,
       column: to.dataset.column,
       position: board.dataset.lanes === "role" ? -1 : event.newIndex,
       version: item.dataset.version
     };
     if (to.dataset.assignee !== undefined) values.assignee = to.dataset.assignee;
-    htmx.ajax("POST", item.dataset.moveUrl, { source: item, target: "#" + item.id, swap: "none", values: values });
+    htmx.ajax("POST", board.dataset.dropUrl, { source: item, target: "#" + item.id, swap: "none", values: values });
   }
 
   function initSortable(root) {
