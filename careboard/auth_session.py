@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import time
 
+import htmx_flask
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
-import htmx_flask
 
 from careboard.extensions import db, login
 from careboard.models import User

@@ -5,11 +5,11 @@ from datetime import datetime
 
 from babel.dates import parse_pattern
 from flask import Flask, current_app, g, render_template, request
-from markupsafe import Markup
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
 from careboard import i18n, policy
 from careboard.models import Column, Level, Priority, Role

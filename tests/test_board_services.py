@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from careboard.models import Card, CardEvent, Column, Level, Role, SlaState
+from careboard.models import Card, CardEvent, Role, SlaState
 from careboard.services import DomainError, board, settings
 from tests.factories import make_card, make_user
 

@@ -10,20 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careboard.dbtypes import UTCDateTime, utcnow
 from careboard.extensions import db
+from careboard.models.labels import Labelled, labels
 from careboard.models.users import User
 
 
-class CardKind(str, enum.Enum):
+class CardKind(Labelled, str, enum.Enum):
     INSPECTION = "inspection"
     CALLBACK = "callback"
     COMPLAINT = "complaint"
     REMINDER = "reminder"
     RECTIFICATION = "rectification"
     TASK = "task"
-
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
 
 
 KIND_LABELS = {
@@ -34,17 +31,14 @@ KIND_LABELS = {
     CardKind.RECTIFICATION: _l("Rectification"),
     CardKind.TASK: _l("Task"),
 }
+labels(CardKind, KIND_LABELS)
 
 
-class Column(str, enum.Enum):
+class Column(Labelled, str, enum.Enum):
     TODO = "todo"
     DOING = "doing"
     WAITING = "waiting"
     DONE = "done"
-
-    @property
-    def label(self) -> str:
-        return str(COLUMN_LABELS[self])
 
 
 COLUMN_LABELS = {
@@ -53,23 +47,21 @@ COLUMN_LABELS = {
     Column.WAITING: _l("Waiting"),
     Column.DONE: _l("Done"),
 }
+labels(Column, COLUMN_LABELS)
 OPEN_COLUMNS = (Column.TODO.value, Column.DOING.value, Column.WAITING.value)
 
 
-class Priority(enum.IntEnum):
+class Priority(Labelled, enum.IntEnum):
     HIGH = 1
     NORMAL = 2
     LOW = 3
 
-    @property
-    def label(self) -> str:
-        return str(PRIORITY_LABELS[self])
-
 
 PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.NORMAL: _l("Normal"), Priority.LOW: _l("Low")}
+labels(Priority, PRIORITY_LABELS)
 
 
-class SlaState(str, enum.Enum):
+class SlaState(Labelled, str, enum.Enum):
     NONE = "none"
     ON_TIME = "on_time"
     DUE_SOON = "due_soon"
@@ -77,9 +69,6 @@ class SlaState(str, enum.Enum):
     DONE_ON_TIME = "done_on_time"
     DONE_LATE = "done_late"
 
-    @property
-    def label(self) -> str:
-        return str(SLA_LABELS[self])
 
     @property
     def icon(self) -> str:
@@ -94,6 +83,7 @@ SLA_LABELS = {
     SlaState.DONE_ON_TIME: _l("Done on time"),
     SlaState.DONE_LATE: _l("Done late"),
 }
+labels(SlaState, SLA_LABELS)
 SLA_ICONS = {SlaState.NONE: "·", SlaState.ON_TIME: "✓", SlaState.DUE_SOON: "⏰", SlaState.OVERDUE: "⚠",
              SlaState.DONE_ON_TIME: "✔", SlaState.DONE_LATE: "✔"}
 
@@ -163,7 +153,7 @@ def sla_state(due_at: datetime | None, column: str, completed_at: datetime | Non
     return SlaState.ON_TIME
 
 
-class EventKind(str, enum.Enum):
+class EventKind(Labelled, str, enum.Enum):
     CREATED = "created"
     MOVED = "moved"
     REASSIGNED = "reassigned"
@@ -171,10 +161,6 @@ class EventKind(str, enum.Enum):
     COMMENTED = "commented"
     COMPLETED = "completed"
     REOPENED = "reopened"
-
-    @property
-    def label(self) -> str:
-        return str(EVENT_LABELS[self])
 
 
 EVENT_LABELS = {
@@ -186,6 +172,7 @@ EVENT_LABELS = {
     EventKind.COMPLETED: _l("completed"),
     EventKind.REOPENED: _l("reopened"),
 }
+labels(EventKind, EVENT_LABELS)
 
 
 class CardEvent(db.Model):

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from careboard.extensions import db
 from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.extensions import db
 
 
 class Setting(db.Model):

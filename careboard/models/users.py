@@ -11,11 +11,12 @@ from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from careboard.extensions import db
 from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.extensions import db
+from careboard.models.labels import Labelled, labels
 
 
-class Role(str, enum.Enum):
+class Role(Labelled, str, enum.Enum):
     """The 13 roles of the customer-care department (see DESIGN.md)."""
 
     CARE_DIRECTOR = "care_director"
@@ -31,10 +32,6 @@ class Role(str, enum.Enum):
     ANALYST = "analyst"
     ADVERTISING = "advertising"
     OWNERS_CLUB = "owners_club"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
 
 
 ROLE_LABELS = {
@@ -52,19 +49,16 @@ ROLE_LABELS = {
     Role.ADVERTISING: _l("Advertising specialist"),
     Role.OWNERS_CLUB: _l("Owners club specialist"),
 }
+labels(Role, ROLE_LABELS)
 
 
-class Level(enum.IntEnum):
+class Level(Labelled, enum.IntEnum):
     """Permission levels, ordered: each level may do everything the lower ones may."""
 
     STAFF = 10          # works own cards
     SUPERVISOR = 20     # reassigns, audits, sees the department
     DIRECTOR = 30       # everything in the department, KPI configuration
     ADMIN = 40          # accounts and settings as well
-
-    @property
-    def label(self) -> str:
-        return str(LEVEL_LABELS[self])
 
 
 LEVEL_LABELS = {
@@ -73,6 +67,7 @@ LEVEL_LABELS = {
     Level.DIRECTOR: _l("Director"),
     Level.ADMIN: _l("Administrator"),
 }
+labels(Level, LEVEL_LABELS)
 
 
 class User(UserMixin, db.Model):

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careboard.models import Level, Role, User
 from careboard.dbtypes import utcnow
+from careboard.models import Level, Role, User
 from careboard.services import DomainError
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")

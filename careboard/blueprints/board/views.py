@@ -1,19 +1,30 @@
 """The board: department view, my cards, card detail (drawer), and the changes made from them."""
 from __future__ import annotations
 
+import htmx_flask
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-import htmx_flask
 
 from careboard import policy
 from careboard.blueprints.board import bp
-from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CommentForm, CompleteForm, DropForm,
-                                             EditCardForm,
-                                             FilterForm, MoveForm, NewCardForm, ReassignForm, VersionForm,
-                                             local_to_utc, utc_to_local_naive)
+from careboard.blueprints.board.forms import (
+    UNASSIGNED,
+    BulkReassignForm,
+    CommentForm,
+    CompleteForm,
+    DropForm,
+    EditCardForm,
+    FilterForm,
+    MoveForm,
+    NewCardForm,
+    ReassignForm,
+    VersionForm,
+    local_to_utc,
+    utc_to_local_naive,
+)
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
