@@ -92,6 +92,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # All of a migration or none of it: SQLite can roll DDL back, Alembic just doesn't assume so.
+            conf_args["transactional_ddl"] = True
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careboard.dbtypes import UTCDateTime, utcnow
@@ -101,13 +101,20 @@ class Card(db.Model):
     priority: Mapped[int] = mapped_column(Integer, default=Priority.NORMAL)
     source: Mapped[str] = mapped_column(String(40), default="manual")  # "manual" or the rule's name
     rule_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)  # linked by the care rules
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_note: Mapped[str | None] = mapped_column(Text)             # comments; the note of any card
+    # A callback's outcome (回访结果): reached, satisfaction 1–10, problems found; attempts and retries.
+    callback_result: Mapped[str | None] = mapped_column(String(20))    # CallbackResult
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    problems: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    complaint_flag: Mapped[bool] = mapped_column(Boolean, default=False)  # dissatisfied: open a complaint
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise_on_sql")
@@ -151,6 +158,19 @@ def sla_state(due_at: datetime | None, column: str, completed_at: datetime | Non
     if now + due_soon >= due_at:
         return SlaState.DUE_SOON
     return SlaState.ON_TIME
+
+
+class CallbackResult(Labelled, str, enum.Enum):
+    REACHED = "reached"
+    NOT_REACHED = "not_reached"          # retried the next day
+    FAILED = "failed"                    # not reached at the last attempt
+
+
+labels(CallbackResult, {
+    CallbackResult.REACHED: _l("Reached"),
+    CallbackResult.NOT_REACHED: _l("Not reached, will retry"),
+    CallbackResult.FAILED: _l("Not reached after every attempt"),
+})
 
 
 class EventKind(Labelled, str, enum.Enum):
