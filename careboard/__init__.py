@@ -46,12 +46,15 @@ def create_app(config: type = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
-    from careboard.blueprints import admin, auth, board, main
-    for bp in (auth.bp, main.bp, board.bp, admin.bp):
+    from careboard.blueprints import admin, auth, board, customers, main
+    for bp in (auth.bp, main.bp, board.bp, customers.bp, admin.bp):
         app.register_blueprint(bp)
 
     from careboard import cli, policy
+    from careboard.services import care_rules
     cli.init_app(app)
+    if app.config["CAREBOARD_AUTO_TICK_SECONDS"]:
+        app.before_request(lambda: care_rules.maybe_tick(app))
     policy.check_every_view_has_a_policy(app)
     return app
 

@@ -26,6 +26,32 @@ def init_app(app: Flask) -> None:
         else:
             click.echo("demo data already present; nothing to do")
 
+    @app.cli.command("tick")
+    @click.option("--now", "now_text", metavar="ISO-TIME", help="Pretend it is this time (e.g. 2026-11-25T08:00+08:00).")
+    def tick_command(now_text: str | None) -> None:
+        """Run the care rules: create the callback, reminder and inspection cards that are due. Idempotent."""
+        from careboard.services import care_rules
+        now = care_rules.parse_now(now_text)
+        report = care_rules.tick(db.session, now=now)
+        db.session.commit()
+        for line in report.lines():
+            click.echo(line)
+
+    @app.cli.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+    def import_command(path: str, dry_run: bool) -> None:
+        """Import customers, vehicles, sales and visits from a DMS export (CSV or XLSX). All or nothing."""
+        from careboard.services import customer_import
+        ok = customer_import.cli_import(db.session, path, dry_run=dry_run, echo=click.echo)
+        if not ok:
+            db.session.rollback()
+            raise click.exceptions.Exit(1)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.option("--display-name", default="Administrator")

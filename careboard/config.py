@@ -23,6 +23,7 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PROXY_FIX_X_FOR = 0                                  # set to 1 behind one reverse proxy
+    CAREBOARD_AUTO_TICK_SECONDS = 300                    # the app runs the care rules itself; 0: only cron
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
@@ -44,6 +45,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False                             # tests that prove CSRF turn it back on
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"          # fast, for tests only
+    CAREBOARD_AUTO_TICK_SECONDS = 0                      # tests tick explicitly
     RATELIMIT_STORAGE_URI = "memory://"
 
 
@@ -63,8 +65,9 @@ ENVIRONMENT = {
     "CAREBOARD_IDLE_LOGOUT_MINUTES": "IDLE_LOGOUT_MINUTES",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "CAREBOARD_PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
+    "CAREBOARD_AUTO_TICK_SECONDS": "CAREBOARD_AUTO_TICK_SECONDS",
 }
-INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR"}
+INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS"}
 
 
 class ConfigurationError(RuntimeError):

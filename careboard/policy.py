@@ -79,6 +79,20 @@ def can_change_card(user: User, card) -> bool:
     return card.assignee_id == user.id
 
 
+def can_edit_scripts(user: User) -> bool:
+    """The callback scripts (话术) are the director's."""
+    return user.is_authenticated and user.level >= Level.DIRECTOR
+
+
 def can_create_kind(user: User, kind: str) -> bool:
     """Staff create task cards; the other kinds come from rules or from supervisors."""
     return user.is_authenticated and (kind == "task" or user.level >= Level.SUPERVISOR)
+
+
+def can_edit_customers(user: User) -> bool:
+    """Create and edit customers and vehicles, record deliveries and service visits: supervisors and up,
+    and the staff whose work is with the customer; everyone else only searches and reads."""
+    from careboard.models import Role
+    editing_roles = {Role.DELIVERY, Role.SALES_CARE, Role.AFTERSALES_CARE, Role.AFTERSALES_SERVICE,
+                     Role.PHONE_RECEPTION, Role.INSURANCE_RENEWAL}
+    return user.is_authenticated and (user.level >= Level.SUPERVISOR or user.role in editing_roles)

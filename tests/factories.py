@@ -33,3 +33,23 @@ def make_card(session, *, assignee: User | None = None, role: Role | str | None 
                             seen_version=card.version)
     session.flush()
     return card
+
+
+_serial = {"n": 0}
+
+
+def make_customer(session, name: str = "王先生", *, mobile: str | None = None, birthday=None,
+                  sales_care: User | None = None, aftersales_care: User | None = None):
+    from careboard.services import customers
+    _serial["n"] += 1
+    mobile = mobile or f"139{_serial['n']:08d}"
+    return customers.create_customer(session, name=name, mobile=mobile, birthday=birthday,
+                                      sales_care=sales_care, aftersales_care=aftersales_care)
+
+
+def make_vehicle(session, customer, *, vin: str | None = None, plate: str | None = None, model: str = "明锐",
+                 **dates):
+    from careboard.services import customers
+    _serial["n"] += 1
+    vin = vin or f"LSVAB{_serial['n']:012d}"
+    return customers.save_vehicle(session, customer, vin=vin, plate=plate, model=model, **dates)

@@ -23,6 +23,22 @@ class StoreSettings:
     wip_limit_todo: int = 0            # open cards per person and column before a warning; 0 = none
     wip_limit_doing: int = 3
     wip_limit_waiting: int = 0
+    # Care rules (services/care_rules.py): lead times in days before the date, and the like.
+    callback_lead_days: int = 1        # a callback card appears this many days before it is due
+    backfill_days: int = 7             # the first tick (and a late import) goes back this far, no further
+    first_maintenance_lead_days: int = 7
+    maintenance_lead_days: int = 7
+    maintenance_interval_months: int = 5
+    warranty_lead_days: int = 30
+    inspection_lead_days: int = 30
+    insurance_lead_days: int = 45
+    birthday_lead_days: int = 1
+    holiday_lead_days: int = 3
+    reminder_due_days: int = 3         # a reminder is due this many days after it appears
+    winback_months: int = 6            # no service visit for this long: a win-back callback
+    callback_attempts: int = 3         # an unreached callback is retried until this many attempts
+    satisfaction_threshold: int = 6    # at or below: the callback is flagged for a complaint
+    holidays: str = ""                 # "2026-02-17 春节" per line; empty: DEFAULT_HOLIDAYS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -45,6 +61,20 @@ INTEGER_RANGES = {
     "wip_limit_todo": (0, 500),
     "wip_limit_doing": (0, 500),
     "wip_limit_waiting": (0, 500),
+    "callback_lead_days": (0, 14),
+    "backfill_days": (0, 60),
+    "first_maintenance_lead_days": (0, 90),
+    "maintenance_lead_days": (0, 90),
+    "maintenance_interval_months": (1, 24),
+    "warranty_lead_days": (0, 180),
+    "inspection_lead_days": (0, 180),
+    "insurance_lead_days": (0, 180),
+    "birthday_lead_days": (0, 30),
+    "holiday_lead_days": (0, 30),
+    "reminder_due_days": (0, 30),
+    "winback_months": (1, 36),
+    "callback_attempts": (1, 10),
+    "satisfaction_threshold": (0, 10),
 }
 
 
@@ -57,6 +87,8 @@ def load(session: Session) -> StoreSettings:
     for key in INTEGER_RANGES:
         if key in raw:
             values[key] = int(raw[key])
+    if raw.get("holidays"):
+        values["holidays"] = raw["holidays"]
     return StoreSettings(**values)
 
 
@@ -84,6 +116,11 @@ def save(session: Session, *, actor: User, **changes) -> StoreSettings:
         values["store_name"] = name
     if "timezone" in changes:
         values["timezone"] = validate_timezone(changes.pop("timezone"))
+    if "holidays" in changes:
+        from careboard.services.care_rules import parse_holidays
+        text = (changes.pop("holidays") or "").strip()
+        parse_holidays(text)                                   # raises DomainError with the bad line
+        values["holidays"] = text
     for key, value in changes.items():
         if key not in INTEGER_RANGES:
             raise DomainError(_("Unknown setting: %(name)s", name=key))

@@ -1,0 +1,1 @@
+"""Customer pages: being written."""

@@ -1,0 +1,246 @@
+"""Customers and vehicles: validation, create/update, sales and service visits, search, the timeline.
+
+Shared by the customer pages and the DMS import, so a phone number or a VIN is checked the same way
+everywhere. Messages are translated (shown to the user as they are).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from careboard.models import Card, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
+from careboard.services import DomainError
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")                      # mainland China mobile numbers
+VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")                # 17 characters, never I, O or Q
+PLATE = re.compile(r"^[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}$")  # 沪AD1234, 京AD12345 (new energy)
+
+# Roles that phone customers see their numbers; everyone else sees 138****1234.
+CALLING_ROLES = {Role.CARE_DIRECTOR, Role.CS_SUPERVISOR, Role.SALES_CARE, Role.AFTERSALES_CARE,
+                 Role.PHONE_RECEPTION, Role.AFTERSALES_SERVICE, Role.INSURANCE_RENEWAL, Role.DELIVERY}
+
+
+class FieldError(DomainError):
+    """A value refused, with the field it belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------- normalising and checking values
+
+
+def normalize_mobile(value: str | None) -> str | None:
+    """'+86 138-0013-8000' -> '13800138000'; None for blank; FieldError when not a mainland mobile."""
+    if value is None or not str(value).strip():
+        return None
+    digits = re.sub(r"[\s\-()（）]", "", str(value).strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if digits.endswith(".0"):                                # a number that went through Excel
+        digits = digits[:-2]
+    if not MOBILE.match(digits):
+        raise FieldError("mobile", _("%(value)s is not a mainland mobile number (11 digits starting with 1).",
+                                     value=value))
+    return digits
+
+
+def normalize_vin(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    vin = re.sub(r"\s", "", str(value)).upper()
+    if not VIN.match(vin):
+        raise FieldError("vin", _("%(value)s is not a VIN: 17 letters and digits, without I, O or Q.",
+                                  value=value))
+    return vin
+
+
+def normalize_plate(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    plate = re.sub(r"[\s·•.\-]", "", str(value)).upper()
+    if not PLATE.match(plate):
+        raise FieldError("plate", _("%(value)s is not a licence plate such as 沪A·D1234.", value=value))
+    return plate
+
+
+def format_plate(plate: str | None) -> str:
+    return f"{plate[:2]}·{plate[2:]}" if plate else ""
+
+
+def mask_mobile(mobile: str | None) -> str:
+    return f"{mobile[:3]}****{mobile[-4:]}" if mobile else ""
+
+
+def may_see_phone(user: User) -> bool:
+    return user.level >= Level.SUPERVISOR or user.role in CALLING_ROLES
+
+
+def shown_mobile(user: User, mobile: str | None) -> str:
+    return (mobile or "") if may_see_phone(user) else mask_mobile(mobile)
+
+
+def require_name(value: str | None) -> str:
+    name = (value or "").strip()
+    if not name:
+        raise FieldError("name", _("The customer needs a name."))
+    if len(name) > 80:
+        raise FieldError("name", _("The name is too long (at most 80 characters)."))
+    return name
+
+
+def check_dates(vehicle: Vehicle) -> None:
+    if vehicle.delivery_date and vehicle.delivery_date > date.today().replace(year=date.today().year + 1):
+        raise FieldError("delivery_date", _("The delivery date is more than a year ahead."))
+
+
+# ---------------------------------------------------------------- finding
+
+
+def find_customer_by_mobile(session: Session, mobile: str | None) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.mobile == mobile)) if mobile else None
+
+
+def find_vehicle_by_vin(session: Session, vin: str | None) -> Vehicle | None:
+    return session.scalar(select(Vehicle).where(Vehicle.vin == vin)) if vin else None
+
+
+def search(term: str | None) -> Select:
+    """Customers by name, phone (or its last digits) or plate; newest first."""
+    query = select(Customer).options(selectinload(Customer.vehicles)).order_by(Customer.updated_at.desc(),
+                                                                               Customer.id.desc())
+    term = (term or "").strip()
+    if not term:
+        return query
+    plate = re.sub(r"[\s·•.\-]", "", term).upper()
+    digits = re.sub(r"\D", "", term)
+    conditions = [Customer.name.contains(term), Vehicle.plate.contains(plate)]
+    if len(digits) >= 4:
+        conditions.append(Customer.mobile.contains(digits))
+    if len(plate) >= 6:
+        conditions.append(Vehicle.vin.contains(plate))
+    return query.outerjoin(Vehicle, Vehicle.customer_id == Customer.id).where(or_(*conditions)).distinct()
+
+
+# ---------------------------------------------------------------- changing
+
+
+def create_customer(session: Session, *, name: str, mobile: str | None = None, birthday: date | None = None,
+                    notes: str = "", sales_care: User | None = None, aftersales_care: User | None = None) -> Customer:
+    name = require_name(name)
+    mobile = normalize_mobile(mobile)
+    if find_customer_by_mobile(session, mobile) is not None:
+        raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
+    customer = Customer(name=name, mobile=mobile, birthday=birthday, notes=(notes or "").strip(),
+                        sales_care_id=sales_care.id if sales_care else None,
+                        aftersales_care_id=aftersales_care.id if aftersales_care else None)
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def update_customer(session: Session, customer: Customer, *, name: str, mobile: str | None,
+                    birthday: date | None, notes: str = "", sales_care: User | None = None,
+                    aftersales_care: User | None = None) -> Customer:
+    name = require_name(name)
+    mobile = normalize_mobile(mobile)
+    other = find_customer_by_mobile(session, mobile)
+    if other is not None and other.id != customer.id:
+        raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
+    customer.name, customer.mobile, customer.birthday = name, mobile, birthday
+    customer.notes = (notes or "").strip()
+    customer.sales_care_id = sales_care.id if sales_care else None
+    customer.aftersales_care_id = aftersales_care.id if aftersales_care else None
+    return customer
+
+
+VEHICLE_DATES = ("delivery_date", "warranty_end", "insurance_expiry", "next_inspection", "first_maintenance_due")
+
+
+def save_vehicle(session: Session, customer: Customer, vehicle: Vehicle | None = None, *, vin: str | None,
+                 plate: str | None, model: str = "", **dates: date | None) -> Vehicle:
+    """Create (vehicle None) or update a vehicle of the customer. `dates`: any of VEHICLE_DATES."""
+    unknown = set(dates) - set(VEHICLE_DATES)
+    if unknown:
+        raise ValueError(f"unknown vehicle fields {sorted(unknown)}")
+    vin = normalize_vin(vin)
+    plate = normalize_plate(plate)
+    if not vin and not plate:
+        raise FieldError("vin", _("A vehicle needs a VIN or a licence plate."))
+    other = find_vehicle_by_vin(session, vin)
+    if other is not None and (vehicle is None or other.id != vehicle.id):
+        raise FieldError("vin", _("The VIN %(vin)s belongs to another vehicle already.", vin=vin))
+    if vehicle is None:
+        vehicle = Vehicle(customer_id=customer.id)
+        session.add(vehicle)
+    vehicle.vin, vehicle.plate, vehicle.model = vin, plate, (model or "").strip()[:80]
+    for name, value in dates.items():
+        setattr(vehicle, name, value)
+    check_dates(vehicle)
+    session.flush()
+    return vehicle
+
+
+def record_sale(session: Session, vehicle: Vehicle, delivered_on: date) -> Sale:
+    """A delivery; the rules engine makes its callbacks. The vehicle's delivery date follows it."""
+    existing = session.scalar(select(Sale).where(Sale.vehicle_id == vehicle.id, Sale.delivered_on == delivered_on))
+    if existing is not None:
+        return existing
+    sale = Sale(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, delivered_on=delivered_on)
+    session.add(sale)
+    if vehicle.delivery_date is None or delivered_on > vehicle.delivery_date:
+        vehicle.delivery_date = delivered_on
+    session.flush()
+    return sale
+
+
+def record_visit(session: Session, vehicle: Vehicle, visited_on: date, *, work_order: str | None = None,
+                 description: str = "") -> ServiceVisit:
+    """A service visit on a local date; the vehicle's last visit follows it. Same work order: no duplicate."""
+    work_order = (work_order or "").strip() or None
+    if work_order:
+        existing = session.scalar(select(ServiceVisit).where(ServiceVisit.work_order == work_order))
+        if existing is not None:
+            return existing
+    else:
+        existing = session.scalar(select(ServiceVisit).where(ServiceVisit.vehicle_id == vehicle.id,
+                                                             ServiceVisit.visited_on == visited_on))
+        if existing is not None:
+            return existing
+    visit = ServiceVisit(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, visited_on=visited_on,
+                         work_order=work_order, description=(description or "").strip())
+    session.add(visit)
+    if vehicle.last_service_visit is None or visited_on > vehicle.last_service_visit:
+        vehicle.last_service_visit = visited_on
+    session.flush()
+    return visit
+
+
+# ---------------------------------------------------------------- the timeline
+
+
+@dataclass
+class TimelineEntry:
+    on: date
+    kind: str               # "sale" | "visit" | "card"
+    item: object
+
+
+def timeline(session: Session, customer: Customer) -> list[TimelineEntry]:
+    """Sales, visits and cards (callbacks, reminders, complaints…) of a customer, newest first."""
+    entries = [TimelineEntry(s.delivered_on, "sale", s)
+               for s in session.scalars(select(Sale).where(Sale.customer_id == customer.id))]
+    entries += [TimelineEntry(v.visited_on, "visit", v)
+                for v in session.scalars(select(ServiceVisit).where(ServiceVisit.customer_id == customer.id))]
+    cards = session.scalars(select(Card).where(Card.customer_id == customer.id)
+                            .options(selectinload(Card.assignee), selectinload(Card.completed_by))).all()
+    entries += [TimelineEntry((c.completed_at or c.due_at or c.created_at).date(), "card", c) for c in cards]
+    return sorted(entries, key=lambda e: (e.on, e.kind), reverse=True)
