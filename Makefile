@@ -40,7 +40,7 @@ $(VENDOR)/htmx.min.js: package.json package-lock.json
 	touch $@
 
 translations: deps
-	$(BIN)/pybabel compile --use-fuzzy -d careboard/translations -D messages
+	$(BIN)/pybabel compile -d careboard/translations -D messages
 
 db: setup
 	$(FLASK) db upgrade
