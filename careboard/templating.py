@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from careboard import i18n, policy
-from careboard.models import Column, Level, Priority, Role
+from careboard.models import CallbackResult, Column, Level, Priority, Role
 
 # (endpoint, label). Shown when the endpoint exists and its policy admits the user.
 NAVIGATION = [
@@ -23,6 +23,7 @@ NAVIGATION = [
     ("checklist.index", _l("5S checklist")),
     ("scorecard.index", _l("Scorecard")),
     ("review.index", _l("Weekly review")),
+    ("board.edit_scripts", _l("Scripts")),
     ("admin.list_users", _l("Accounts")),
     ("admin.edit_settings", _l("Settings")),
 ]
@@ -73,6 +74,11 @@ def localtime(value: datetime | None, fmt: str = "short") -> str:
     return pattern.apply(value.astimezone(cache["zone"]), cache["locale"])
 
 
+def rule_label(source: str) -> str:
+    from careboard.services.care_rules import rule_label as label
+    return label(source)
+
+
 def overdue_badge(oob: bool = False) -> Markup:
     """The header's count of overdue cards (one's own for staff, the department's for supervisors)."""
     if not current_user.is_authenticated or not allowed("board.index"):
@@ -87,8 +93,8 @@ def overdue_badge(oob: bool = False) -> Markup:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role, Column=Column,
-                                 Priority=Priority, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
-                                 overdue_badge=overdue_badge)
+                                 Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+                                 overdue_badge=overdue_badge, rule_label=rule_label)
 
     @app.context_processor
     def shell():

@@ -8,7 +8,11 @@ from careboard.models import Level, Role, Setting, User
 from tests.factories import PASSWORD
 
 SETTINGS = {"due_soon_hours": 2, "poll_seconds": 20, "wip_limit_todo": 0, "wip_limit_doing": 3,
-            "wip_limit_waiting": 0}
+            "wip_limit_waiting": 0, "callback_lead_days": 1, "backfill_days": 7, "first_maintenance_lead_days": 7,
+            "maintenance_interval_months": 5, "maintenance_lead_days": 7, "warranty_lead_days": 30,
+            "inspection_lead_days": 30, "insurance_lead_days": 45, "birthday_lead_days": 1, "holiday_lead_days": 3,
+            "reminder_due_days": 3, "winback_months": 6, "callback_attempts": 3, "satisfaction_threshold": 6,
+            "holidays": ""}
 ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings"]
 ADMIN_POSTS = ["/admin/users/new", "/admin/users/1", "/admin/users/1/active", "/admin/users/1/password",
                "/admin/settings"]
@@ -147,6 +151,21 @@ def test_settings_refuse_an_unknown_time_zone(client, auth, people, session):
     response = client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "Mars/Olympus"})
     assert response.status_code == 422
     assert session.get(Setting, "timezone") is None and session.get(Setting, "store_name") is None
+
+
+def test_care_rule_settings_and_a_bad_holiday_line(client, auth, people, session):
+    from careboard.services import settings
+    auth.login("admin")
+    ok = client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "Asia/Shanghai",
+                                              "insurance_lead_days": 60, "holidays": "2026-10-01 国庆节"})
+    assert ok.status_code == 303
+    stored = settings.load(session)
+    assert stored.insurance_lead_days == 60 and stored.holidays == "2026-10-01 国庆节"
+    bad = client.post("/admin/settings", data={**SETTINGS, "store_name": "Y", "timezone": "Asia/Shanghai",
+                                               "insurance_lead_days": 10, "holidays": "十月一日 国庆节"})
+    assert bad.status_code == 422 and "第 1 行" in bad.get_data(as_text=True)
+    session.expire_all()
+    assert settings.load(session).insurance_lead_days == 60 and settings.load(session).store_name == "X"
 
 
 def test_times_are_shown_in_the_store_time_zone(client, auth, people, session):

@@ -157,18 +157,45 @@ def test_plain_form_posts_redirect(client, auth, cards):
     assert response.status_code == 303 and response.headers["Location"] == f"/board/cards/{mine.id}"
 
 
-def test_callback_completion_asks_for_the_outcome(client, auth, cards, session):
+@pytest.mark.parametrize("data,message", [
+    ({"note": "聊了几句"}, "该字段是必填字段"),                              # reached or not: not said
+    ({"reached": "yes", "note": "满意"}, "请填写客户满意度"),           # reached without a satisfaction
+    ({"reached": "maybe"}, "不是有效的选择"),
+])
+def test_callback_completion_asks_for_the_outcome(client, auth, cards, session, data, message):
     auth.login("sales1")
     mine = cards["mine"]
-    refused = client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, "note": ""},
+    refused = client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, **data},
                           headers=HX_DRAWER)
-    assert refused.status_code == 422 and "必须填写回访结果" in refused.get_data(as_text=True)
-    assert reload(session, mine).column == "todo"
-    done = client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, "note": "已接通，满意"},
-                       headers=HX_DRAWER)
+    assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    card = reload(session, mine)
+    assert card.column == "todo" and card.callback_result is None and card.satisfaction is None
+
+
+def test_callback_outcome_is_recorded(client, auth, cards, session):
+    mine = cards["mine"]
+    mine.source = "sale_3d"                               # made by the 3-day sales callback rule
+    session.commit()
+    auth.login("sales1")
+    drawer = client.get(f"/board/cards/{mine.id}", headers=HX_DRAWER).get_data(as_text=True)
+    assert "回访话术" in drawer and "您的新车使用三天了" in drawer and "交车3天回访" in drawer
+    done = client.post(f"/board/cards/{mine.id}/complete", headers=HX_DRAWER,
+                       data={"version": mine.version, "reached": "yes", "satisfaction": "5",
+                             "note": "交车讲解不清楚", "problems": "导航不会用"})
     assert done.status_code == 200 and done.headers["HX-Trigger"] == "board-changed"
     card = reload(session, mine)
-    assert card.column == "done" and card.outcome_note == "已接通，满意"
+    assert (card.column, card.callback_result, card.satisfaction, card.complaint_flag, card.problems) == \
+        ("done", "reached", 5, True, "导航不会用")
+    assert "转投诉" in done.get_data(as_text=True)
+
+
+def test_an_unreached_callback_makes_a_retry_card(client, auth, cards, session):
+    auth.login("sales1")
+    mine = cards["mine"]
+    client.post(f"/board/cards/{mine.id}/complete", data={"version": mine.version, "reached": "no"})
+    retry = session.scalar(select(Card).where(Card.rule_key == f"retry:{mine.id}"))
+    assert retry is not None and retry.attempt == 2 and retry.column == "todo"
+    assert reload(session, mine).callback_result == "not_reached"
 
 
 def test_two_supervisors_edit_the_same_card_the_later_gets_409(client, app, cards, session, people):
@@ -308,3 +335,22 @@ def test_next_after_a_plain_post_stays_on_this_site(client, auth, cards, target,
     response = client.post(f"/board/cards/{mine.id}/move",
                            data={"column": "doing", "version": mine.version, "next": target})
     assert response.headers["Location"] == (expected or f"/board/cards/{mine.id}")
+
+
+def test_the_director_edits_the_scripts_and_staff_may_not(client, auth, people, session, app):
+    from careboard.models import CallbackScript
+    auth.login("sales1")
+    assert client.get("/board/scripts").status_code == 403
+    assert client.post("/board/scripts", data={"sale_3d": "x"}).status_code == 403
+    auth.logout()
+    auth.login("director")
+    page = client.get("/board/scripts").get_data(as_text=True)
+    assert "您的新车使用三天了" in page
+    from careboard.services.care_rules import DEFAULT_SCRIPTS
+    data = {rule: text for rule, text in DEFAULT_SCRIPTS.items()}
+    data["sale_3d"] = "您好，{store}回访：新车用得好吗？"
+    assert client.post("/board/scripts", data=data).status_code == 303
+    assert session.get(CallbackScript, "sale_3d").body == "您好，{store}回访：新车用得好吗？"
+    empty = client.post("/board/scripts", data={**data, "winback": ""})
+    assert empty.status_code == 422
+    assert session.get(CallbackScript, "winback") is None or session.get(CallbackScript, "winback").body

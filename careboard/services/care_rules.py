@@ -24,6 +24,7 @@ from typing import Iterable
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -70,6 +71,27 @@ DEFAULT_SCRIPTS = {
     "winback": "您好，我是{store}的客户关爱专员。您的爱车已经有半年没有回店保养了，最近用车还好吗？"
                "我们本月有保养优惠，需要帮您预约吗？如有不满意的地方，也请告诉我们。",
 }
+
+
+RULE_LABELS = {
+    "manual": _l("Manual"),
+    "sale_3d": _l("3-day sales callback"),
+    "sale_3m": _l("3-month sales callback"),
+    "sale_6m": _l("6-month sales callback"),
+    "service_3d": _l("3-day after-sales callback"),
+    "winback": _l("Win-back of a lost customer"),
+    "first_maintenance": _l("First maintenance reminder"),
+    "maintenance": _l("Regular maintenance reminder"),
+    "warranty": _l("Warranty expiry reminder"),
+    "inspection": _l("Annual inspection reminder / daily inspection"),
+    "insurance": _l("Insurance renewal reminder"),
+    "birthday": _l("Birthday greeting"),
+    "holiday": _l("Holiday greeting"),
+}
+
+
+def rule_label(source: str) -> str:
+    return str(RULE_LABELS.get(source, source))
 
 
 class CallbackError(DomainError):

@@ -136,6 +136,16 @@ DEMO_DONE_TODAY = [
 ]
 
 
+DEMO_SOURCES = (("交车3天", "sale_3d"), ("交车3个月", "sale_3m"), ("交车6个月", "sale_6m"),
+                ("维修后3天", "service_3d"), ("流失客户", "winback"), ("生日", "birthday"), ("续保", "insurance"))
+
+
+def demo_source(title: str) -> str:
+    """The rule that would have made a demo card, so it shows that rule's script and label."""
+    return next((rule for prefix, rule in DEMO_SOURCES if title.startswith(prefix) or prefix in title[:8]),
+                "manual")
+
+
 def load_board_demo(session: Session) -> list[str]:
     """A day's worth of cards across the roles, a few of them overdue. Skipped if the demo cards exist."""
     from datetime import timedelta
@@ -143,7 +153,7 @@ def load_board_demo(session: Session) -> list[str]:
     from careboard.dbtypes import utcnow
     from careboard.models import Card
     from careboard.services import board
-    if session.scalar(select(Card.id).where(Card.source == "demo").limit(1)) is not None:
+    if session.scalar(select(Card.id).where(Card.rule_key.like("demo:%")).limit(1)) is not None:
         return []
     now = utcnow().replace(second=0, microsecond=0)
     people = {}
@@ -156,7 +166,7 @@ def load_board_demo(session: Session) -> list[str]:
         assignee = staff[i % len(staff)]
         card = board.create_card(session, actor=None, kind=kind, title=title, role=role, assignee=assignee,
                                  due_at=None if hours is None else now + timedelta(hours=hours),
-                                 priority=priority, source="demo", rule_key=f"demo:{i}")
+                                 priority=priority, source=demo_source(title), rule_key=f"demo:{i}")
         if column != "todo" and assignee is not None:
             session.flush()
             board.move_card(session, card, actor=assignee, to_column=column, to_assignee=assignee,
@@ -165,7 +175,8 @@ def load_board_demo(session: Session) -> list[str]:
     for j, (role, kind, title, note) in enumerate(DEMO_DONE_TODAY):
         assignee = (people.get(role) or [supervisor])[0]
         card = board.create_card(session, actor=None, kind=kind, title=title, role=role, assignee=assignee,
-                                 due_at=now + timedelta(hours=2), source="demo", rule_key=f"demo:done:{j}")
+                                 due_at=now + timedelta(hours=2), source=demo_source(title),
+                                 rule_key=f"demo:done:{j}")
         session.flush()
         board.complete_card(session, card, actor=assignee, seen_version=card.version, note=note)
         created += 1

@@ -43,11 +43,14 @@ def test_staff_records_a_callback_outcome(page, live_server):
     log_in(page, live_server, "sales1")
     page.locator(".mine-card", has_text="王先生").get_by_role("link", name="填写回访结果").click()
     drawer = page.locator("#drawer")
-    expect(drawer.get_by_label("结果")).to_have_attribute("required", "")   # the browser asks first
-    drawer.get_by_label("结果").fill("已接通，客户满意，9 分。")
+    expect(drawer.get_by_text("话术")).to_be_visible()
+    drawer.get_by_label("已接通").check()
+    drawer.get_by_label("满意度（1–10）").select_option("9")
+    drawer.get_by_label("客户反馈").fill("客户满意，用车顺利。")
     drawer.get_by_role("button", name="标记完成").click()
-    expect(drawer.get_by_text("已接通，客户满意，9 分。").first).to_be_visible()
-    assert card_in_db(live_server, "交车3天回访：王先生").outcome_note == "已接通，客户满意，9 分。"
+    expect(drawer.get_by_text("客户满意，用车顺利。").first).to_be_visible()
+    card = card_in_db(live_server, "交车3天回访：王先生")
+    assert (card.outcome_note, card.satisfaction, card.callback_result) == ("客户满意，用车顺利。", 9, "reached")
 
 
 def drag(page, source, target):

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -55,8 +55,38 @@ class SettingsForm(FlaskForm):
     wip_limit_waiting = IntegerField(_l("Limit per person: Waiting (0 = none)"),
                                      validators=[InputRequired(), NumberRange(0, 500)])
 
+    callback_lead_days = IntegerField(_l("Callback cards appear, days before due"),
+                                      validators=[InputRequired(), NumberRange(0, 14)])
+    backfill_days = IntegerField(_l("Catch up at most, days back"), validators=[InputRequired(), NumberRange(0, 60)])
+    first_maintenance_lead_days = IntegerField(_l("First maintenance reminder, days ahead"),
+                                               validators=[InputRequired(), NumberRange(0, 90)])
+    maintenance_interval_months = IntegerField(_l("Regular maintenance every, months after a visit"),
+                                               validators=[InputRequired(), NumberRange(1, 24)])
+    maintenance_lead_days = IntegerField(_l("Regular maintenance reminder, days ahead"),
+                                         validators=[InputRequired(), NumberRange(0, 90)])
+    warranty_lead_days = IntegerField(_l("Warranty expiry reminder, days ahead"),
+                                      validators=[InputRequired(), NumberRange(0, 180)])
+    inspection_lead_days = IntegerField(_l("Annual inspection reminder, days ahead"),
+                                        validators=[InputRequired(), NumberRange(0, 180)])
+    insurance_lead_days = IntegerField(_l("Insurance renewal reminder, days ahead"),
+                                       validators=[InputRequired(), NumberRange(0, 180)])
+    birthday_lead_days = IntegerField(_l("Birthday greeting, days ahead"), validators=[InputRequired(), NumberRange(0, 30)])
+    holiday_lead_days = IntegerField(_l("Holiday greeting, days ahead"), validators=[InputRequired(), NumberRange(0, 30)])
+    reminder_due_days = IntegerField(_l("A reminder is due, days after it appears"),
+                                     validators=[InputRequired(), NumberRange(0, 30)])
+    winback_months = IntegerField(_l("Win-back after, months without a visit"),
+                                  validators=[InputRequired(), NumberRange(1, 36)])
+    callback_attempts = IntegerField(_l("Callback attempts before it counts as failed"),
+                                     validators=[InputRequired(), NumberRange(1, 10)])
+    satisfaction_threshold = IntegerField(_l("Satisfaction at or below this flags a complaint"),
+                                          validators=[InputRequired(), NumberRange(0, 10)])
+    holidays = TextAreaField(_l("Holidays (one per line: 2026-10-01 国庆节; empty: the built-in list)"))
+
     SETTINGS = ("store_name", "timezone", "due_soon_hours", "poll_seconds", "wip_limit_todo", "wip_limit_doing",
-                "wip_limit_waiting")
+                "wip_limit_waiting", "callback_lead_days", "backfill_days", "first_maintenance_lead_days",
+                "maintenance_interval_months", "maintenance_lead_days", "warranty_lead_days", "inspection_lead_days",
+                "insurance_lead_days", "birthday_lead_days", "holiday_lead_days", "reminder_due_days",
+                "winback_months", "callback_attempts", "satisfaction_threshold", "holidays")
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in self.SETTINGS}

@@ -129,4 +129,6 @@ def edit_settings():
             db.session.commit()
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.edit_settings"), code=303)
-    return render_template("admin/settings.html", form=form), 422 if form.errors else 200
+    from careboard.services.care_rules import DEFAULT_HOLIDAYS
+    return render_template("admin/settings.html", form=form, default_holidays=DEFAULT_HOLIDAYS), \
+        422 if form.errors else 200

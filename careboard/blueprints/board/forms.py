@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -81,6 +81,20 @@ class CompleteForm(FlaskForm):
     version = IntegerField(validators=[InputRequired()])
 
 
+class CallbackOutcomeForm(CompleteForm):
+    """Completing a callback: reached or not, satisfaction 1–10, the customer's comments, problems found."""
+    reached = RadioField(_l("Did you reach the customer?"), validators=[InputRequired()],
+                         choices=[SelectChoice("yes", _l("Reached")), SelectChoice("no", _l("Not reached"))])
+    satisfaction = SelectField(_l("Satisfaction (1–10)"), validators=[Optional()],
+                               choices=[SelectChoice("", "—")] + [SelectChoice(str(n), str(n))
+                                                                  for n in range(10, 0, -1)])
+    note = TextAreaField(_l("What the customer said"), validators=[Length(max=4000)])
+    problems = TextAreaField(_l("Problems found"), validators=[Length(max=4000)])
+
+    def satisfaction_value(self) -> int | None:
+        return int(self.satisfaction.data) if self.satisfaction.data else None
+
+
 class CommentForm(FlaskForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])
 
@@ -130,3 +144,16 @@ def local_to_utc(value: datetime | None, zone) -> datetime | None:
 
 def utc_to_local_naive(value: datetime | None, zone) -> datetime | None:
     return value.astimezone(zone).replace(tzinfo=None) if value else None
+
+
+class ScriptsForm(FlaskForm):
+    """One text per callback rule; built from care_rules.DEFAULT_SCRIPTS."""
+
+
+def _add_script_fields():
+    from careboard.services.care_rules import DEFAULT_SCRIPTS, RULE_LABELS
+    for rule in DEFAULT_SCRIPTS:
+        setattr(ScriptsForm, rule, TextAreaField(RULE_LABELS[rule], validators=[DataRequired(), Length(max=4000)]))
+
+
+_add_script_fields()

@@ -13,6 +13,7 @@ from careboard.blueprints.board import bp
 from careboard.blueprints.board.forms import (
     UNASSIGNED,
     BulkReassignForm,
+    CallbackOutcomeForm,
     CommentForm,
     CompleteForm,
     DropForm,
@@ -21,6 +22,7 @@ from careboard.blueprints.board.forms import (
     MoveForm,
     NewCardForm,
     ReassignForm,
+    ScriptsForm,
     VersionForm,
     local_to_utc,
     utc_to_local_naive,
@@ -29,7 +31,7 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, SlaState, User
-from careboard.services import DomainError, board
+from careboard.services import DomainError, board, care_rules
 from careboard.templating import render
 from careboard.urls import local_url
 
@@ -159,7 +161,11 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
         edit_form=forms.get("edit") or EditCardForm(
             data={"title": card.title, "details": card.details, "due_at": utc_to_local_naive(card.due_at, zone),
                   "priority": card.priority, "version": card.version}, formdata=None),
-        complete_form=forms.get("complete") or CompleteForm(data={"version": card.version}, formdata=None),
+        complete_form=forms.get("complete") or (
+            CallbackOutcomeForm if card.kind == CardKind.CALLBACK.value else CompleteForm)(
+            data={"version": card.version}, formdata=None),
+        script=care_rules.script_for(db.session, card.source, store().store_name)
+        if card.kind == CardKind.CALLBACK.value else None,
         comment_form=forms.get("comment") or CommentForm(formdata=None),
         reassign_form=ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version},
                                    formdata=None, people=people),
@@ -293,6 +299,12 @@ def reassign_card(card_id: int):
 @policy.staff
 def complete_card(card_id: int):
     card = load_card_or_404(card_id)
+    if card.kind == CardKind.CALLBACK.value:
+        form = CallbackOutcomeForm()
+        return apply_change(card, lambda: care_rules.record_callback(
+            db.session, card, actor=current_user, seen_version=form.version.data,
+            reached=form.reached.data == "yes", satisfaction=form.satisfaction_value(), comments=form.note.data,
+            problems=form.problems.data, settings=store(), now=utcnow()), form, "complete")
     form = CompleteForm()
     return apply_change(card, lambda: board.complete_card(
         db.session, card, actor=current_user, seen_version=form.version.data, note=form.note.data),
@@ -338,3 +350,26 @@ def bulk_reassign():
         load.update(board.open_load(db.session, role))
     return render_template("board/bulk.html", form=form, people=people, load=load, Role=Role), \
         422 if form.errors else 200
+
+
+@bp.route("/scripts", methods=["GET", "POST"])
+@policy.director
+def edit_scripts():
+    """The callback scripts (话术) shown on callback cards; the director keeps them."""
+    rules = list(care_rules.DEFAULT_SCRIPTS)
+    form = ScriptsForm()
+    if request.method == "GET":
+        for rule in rules:
+            form[rule].data = care_rules.script_for(db.session, rule, "{store}")
+    if form.validate_on_submit():
+        try:
+            for rule in rules:
+                care_rules.save_script(db.session, actor=current_user, rule=rule, body=form[rule].data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The scripts were saved."), "success")
+            return redirect(url_for("board.edit_scripts"), code=303)
+    return render_template("board/scripts.html", form=form, rules=rules), 422 if form.errors else 200
