@@ -68,3 +68,18 @@ def test_all_demo_accounts_log_in(app, client):
         assert response.status_code == 303, username
         client.post("/logout")
     assert any(level == Level.ADMIN for *_, level in DEMO_USERS)
+
+
+def test_demo_customers_give_tick_a_realistic_day(app, session):
+    from careboard.models import Card, Customer, Sale, ServiceVisit
+    result = _run(app)
+    assert "300 demo customers" in result.output
+    assert session.scalar(select(func.count(Customer.id))) == 300
+    assert session.scalar(select(func.count(Sale.id))) > 150
+    assert session.scalar(select(func.count(ServiceVisit.id))) > 100
+    made = set(session.scalars(select(Card.source).where(Card.customer_id.is_not(None))))
+    assert len(made) >= 5 and made & {"sale_3d", "sale_3m", "sale_6m"} and made & {"service_3d", "maintenance"}
+    # The rules' cards land on the right roles.
+    roles = dict(session.execute(select(Card.source, Card.role).where(Card.customer_id.is_not(None))).all())
+    assert all(roles[s] == "sales_care" for s in roles if s.startswith("sale_"))
+    assert all(roles[s] == "insurance_renewal" for s in roles if s == "insurance")

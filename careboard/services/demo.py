@@ -58,6 +58,12 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
         created.append(f"user {username} ({role.value}, {level.name.lower()})")
     session.flush()
     created += load_board_demo(session)
+    created += load_customer_demo(session)
+    from careboard.dbtypes import utcnow
+    from careboard.services import care_rules
+    report = care_rules.tick(session, now=utcnow())
+    if report.created:
+        created.append(f"{len(report.created)} cards from the care rules (tick)")
     return created
 
 
@@ -185,3 +191,67 @@ def load_board_demo(session: Session) -> list[str]:
         board.add_comment(session, first, actor=supervisor, body="客户上午不方便接电话，请下午再拨。")
     session.flush()
     return [f"{created} demo cards"]
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚",
+         "桂英", "建华", "文", "华", "红", "志强", "晓东", "海燕", "丽", "军", "鹏", "婷"]
+MODELS = ["明锐", "速派", "柯迪亚克", "柯珞克", "柯米克", "昕动", "明锐 旅行版", "柯迪亚克 GT", "昕锐", "速派 PRO"]
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+DEMO_CUSTOMERS = 300
+
+
+def next_anniversary(day, today):
+    """The next yearly date of `day` after today (insurance renews on the delivery's anniversary)."""
+    from careboard.services.care_rules import birthday_in
+    this_year = birthday_in(today.year, day)
+    return this_year if this_year > today else birthday_in(today.year + 1, day)
+
+
+def load_customer_demo(session: Session, *, today=None, count: int = DEMO_CUSTOMERS) -> list[str]:
+    """About 300 customers with deliveries and service visits over the past years, so that `tick` makes
+    a realistic day of callbacks and reminders. Skipped when the store has customers already."""
+    import random
+    from datetime import date, timedelta
+
+    from careboard.models import Customer
+    from careboard.services import customers
+    if session.scalar(select(Customer.id).limit(1)) is not None:
+        return []
+    rng = random.Random(20261125)
+    today = today or date.today()
+    sales_people = session.scalars(select(User).where(User.role == Role.SALES_CARE.value,
+                                                      User.active.is_(True)).order_by(User.id)).all()
+    after_people = session.scalars(select(User).where(User.role == Role.AFTERSALES_CARE.value,
+                                                      User.active.is_(True)).order_by(User.id)).all()
+    sales = visits = 0
+    for i in range(count):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + ("先生" if rng.random() < 0.5 else "女士")
+        birthday = date(rng.randint(1965, 2000), rng.randint(1, 12), rng.randint(1, 28))
+        customer = customers.create_customer(
+            session, name=name, mobile=f"13{rng.randint(5, 9)}{i:04d}{rng.randint(0, 9999):04d}", birthday=birthday,
+            sales_care=sales_people[i % len(sales_people)] if sales_people and i % 5 else None,
+            aftersales_care=after_people[i % len(after_people)] if after_people and i % 4 else None)
+        # Most customers bought within the last year; some are older owners who only come for service.
+        delivered = today - timedelta(days=rng.randint(0, 365) if i % 5 else rng.randint(400, 1800))
+        plate = "沪" + rng.choice("ABCDEFGHJKLMN") + "".join(rng.choice(PLATE_LETTERS[:10] + "0123456789")
+                                                             for _ in range(5))
+        vehicle = customers.save_vehicle(
+            session, customer, vin="LSV" + "".join(rng.choice(VIN_CHARS) for _ in range(14)), plate=plate,
+            model=rng.choice(MODELS), delivery_date=delivered,
+            first_maintenance_due=delivered + timedelta(days=90), warranty_end=delivered + timedelta(days=3 * 365),
+            insurance_expiry=next_anniversary(delivered, today),
+            next_inspection=delivered + timedelta(days=6 * 365) if i % 5 else delivered + timedelta(days=2 * 365))
+        if i % 5:
+            customers.record_sale(session, vehicle, delivered)
+            sales += 1
+        day = delivered + timedelta(days=rng.randint(60, 150))
+        while day < today and rng.random() < 0.7:
+            customers.record_visit(session, vehicle, day, work_order=f"R{day:%y%m}-{i:03d}{visits % 10}",
+                                   description=rng.choice(["常规保养", "更换机油机滤", "空调清洗", "钣喷维修",
+                                                           "更换刹车片", "四轮定位", "轮胎更换"]))
+            visits += 1
+            day += timedelta(days=rng.randint(90, 200))
+    session.flush()
+    return [f"{count} demo customers with {sales} deliveries and {visits} service visits"]
