@@ -75,7 +75,7 @@ DEMO_CARDS = [
     ("sales_care", "callback", "交车6个月回访：赵女士 柯珞克", 5, "doing", 2),
     ("sales_care", "reminder", "生日问候：周先生（今天生日）", 3, "todo", 2),
     ("sales_care", "reminder", "节日问候短信：元旦祝福名单 38 人", 30, "todo", 3),
-    ("sales_care", "inspection", "展车检查：展厅 6 台展车清洁、胎压、座椅位置", 2, "todo", 1),
+    ("sales_care", "task", "试驾车预约确认：周六上午 3 组客户", 2, "todo", 1),
     ("sales_care", "task", "整理本周交车档案（48小时内归档）", 26, "doing", 2),
     ("sales_care", "callback", "交车3天回访：孙先生 明锐 旅行版", -1, "doing", 2),
     ("sales_care", "callback", "交车3天回访：吴女士 昕动", 20, "waiting", 2),

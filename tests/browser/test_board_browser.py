@@ -26,16 +26,16 @@ def test_staff_ticks_a_card_off(browser, live_server, shot, viewport):
     size = f"{viewport['width']}x{viewport['height']}"
     log_in(page, live_server, "sales1")
     expect(page.get_by_role("heading", name="我的卡片")).to_be_visible()
-    item = page.locator(".mine-card", has_text="展车检查")
+    item = page.locator(".mine-card", has_text="试驾车预约确认")
     expect(item).to_be_visible()
     shot(page, f"mine-{size}")
     item.get_by_role("button", name="已完成").click()
     drawer = page.locator("#drawer")
     expect(drawer.get_by_text("按时完成")).to_be_visible()
     expect(drawer.get_by_text("完成了卡片")).to_be_visible()
-    expect(page.locator(".mine-card", has_text="展车检查")).to_have_count(0)      # the list refreshed
+    expect(page.locator(".mine-card", has_text="试驾车预约确认")).to_have_count(0)      # the list refreshed
     shot(page, f"mine-ticked-off-{size}")
-    assert card_in_db(live_server, "展车检查").column == "done"
+    assert card_in_db(live_server, "试驾车预约确认").column == "done"
     page.context.close()
 
 
