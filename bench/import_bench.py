@@ -9,14 +9,17 @@ SQLite file (or a new PostgreSQL schema with --database-url) it then times
   import      apply_import + commit
   re-import   the same file again: apply_import + commit, which must create nothing
 
-and measures memory: the tracemalloc peak of a second dry run (tracing slows Python down, so it is
-not one of the timed runs) and the process's peak resident set (ru_maxrss). The target is an import
-under 30 s with memory that does not grow with the file. Exit code 0 whatever the figures; 1 when the
-import is refused or the re-import creates something.
+and measures memory: the process's peak resident set (ru_maxrss) after those runs, and the
+tracemalloc peak of one more dry run on another fresh database (tracing makes Python about four times
+slower, so it is not one of the timed runs; --no-trace skips it). As in wsgi.py, the objects built at
+start-up are frozen out of the garbage collector (gc.freeze) before measuring. The target is an import
+under 30 s. Exit code 0 whatever the figures; 1 when the file is refused, the dry run writes or the
+re-import changes something.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import random
@@ -29,8 +32,9 @@ import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
 
+from flask_babel import force_locale
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench.run import database
 from careboard import create_app
@@ -126,12 +130,19 @@ def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB on Linux
 
 
-def timed(app, label: str, action) -> tuple[float, customer_import.ImportReport]:
+def migrated_app(uri: str):
+    app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": uri}))
     with app.app_context():
-        started = time.perf_counter()
+        upgrade()
+    return app
+
+
+def timed(app, label: str, action) -> tuple[float, customer_import.ImportReport]:
+    with app.app_context(), force_locale("en"):
+        started, started_cpu = time.perf_counter(), time.process_time()
         report = action()
-        elapsed = time.perf_counter() - started
-        print(f"{label:<10} {elapsed:>7.1f} s   " + " · ".join(report.summary()))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        print(f"{label:<10} {elapsed:>6.1f} s (CPU {cpu:.1f} s)  " + " · ".join(report.summary()))
         db.session.remove()
     return elapsed, report
 
@@ -150,53 +161,71 @@ def real_import(path: Path):
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.import_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000, help="rows of the export (default 20,000)")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="a PostgreSQL URL; the benchmark works in a new schema it drops at the end")
-    parser.add_argument("--seed", type=int, default=1, help="the export's random seed (default 1)")
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="careboard-import-bench-") as folder, \
-            database(args.database_url) as uri:
-        config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": uri})
-        app = create_app(config)
-        with app.app_context():
-            upgrade()
-            dialect = db.engine.dialect.name
-        path = Path(folder) / "dms-export.xlsx"
-        started = time.perf_counter()
-        written = write_xlsx(path, args.rows, args.seed)
-        version = sqlite3.sqlite_version if dialect == "sqlite" else "server"
-        print(f"CareBoard import benchmark · Python {platform.python_version()} · {dialect} {version} · "
-              f"{os.cpu_count()} CPUs · {platform.machine()}")
-        print(f"export: {written:,} rows, {path.stat().st_size / 1024:,.0f} KiB, written in "
-              f"{time.perf_counter() - started:.1f} s; peak RSS so far {max_rss_mib():.0f} MiB")
-
-        plan_seconds, plan = timed(app, "dry run", lambda: dry_run(path))
+def traced_dry_run(database_url: str | None, path: Path) -> int:
+    """The tracemalloc peak of a dry run on a fresh, empty database (the same work as the import)."""
+    with database(database_url) as uri:
+        app = migrated_app(uri)
         tracemalloc.start()
         timed(app, "dry run*", lambda: dry_run(path))
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         with app.app_context():
-            empty = counts()
-        import_seconds, report = timed(app, "import", lambda: real_import(path))
-        with app.app_context():
-            after_import = counts()
-        reimport_seconds, again = timed(app, "re-import", lambda: real_import(path))
-        with app.app_context():
-            after_reimport = counts()
             db.engine.dispose()
+    return peak
 
-    print(f"* traced with tracemalloc (slower, not a timing): peak {peak / 2**20:.1f} MiB of Python allocations")
-    print(f"peak RSS of the process (ru_maxrss): {max_rss_mib():.0f} MiB")
-    print(f"rows in the database: empty after the dry runs {empty}; after the import {after_import}; "
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="rows of the export (default 20,000)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="a PostgreSQL URL; the benchmark works in new schemas it drops at the end")
+    parser.add_argument("--seed", type=int, default=1, help="the export's random seed (default 1)")
+    parser.add_argument("--no-trace", dest="trace", action="store_false",
+                        help="skip the tracemalloc pass (a dry run about four times slower than untraced)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="careboard-import-bench-") as folder:
+        path = Path(folder) / "dms-export.xlsx"
+        started = time.perf_counter()
+        written = write_xlsx(path, args.rows, args.seed)
+        export_seconds = time.perf_counter() - started
+        with database(args.database_url) as uri:
+            app = migrated_app(uri)
+            with app.app_context():
+                dialect = db.engine.dialect.name
+                version = sqlite3.sqlite_version if dialect == "sqlite" else db.session.scalar(
+                    text("SHOW server_version")).split()[0]
+                db.session.remove()
+            print(f"CareBoard import benchmark · Python {platform.python_version()} · {dialect} {version} · "
+                  f"{os.cpu_count()} CPUs · {platform.machine()}")
+            print(f"export: {written:,} rows, {path.stat().st_size / 1024:,.0f} KiB, written in {export_seconds:.1f} s; "
+                  f"peak RSS before importing {max_rss_mib():.0f} MiB")
+            gc.collect()
+            gc.freeze()                            # as wsgi.py does after start-up (and bench.run)
+
+            plan_seconds, plan = timed(app, "dry run", lambda: dry_run(path))
+            with app.app_context():
+                after_plan = counts()
+            import_seconds, report = timed(app, "import", lambda: real_import(path))
+            with app.app_context():
+                after_import = counts()
+            reimport_seconds, again = timed(app, "re-import", lambda: real_import(path))
+            with app.app_context():
+                after_reimport = counts()
+                db.engine.dispose()
+            rss = max_rss_mib()
+        peak = traced_dry_run(args.database_url, path) if args.trace else None
+
+    print(f"peak RSS of the process (ru_maxrss) after the timed runs: {rss:.0f} MiB")
+    if peak is not None:
+        print(f"* traced with tracemalloc on a fresh database (slower, not a timing): peak {peak / 2**20:.1f} MiB "
+              f"of Python allocations; ru_maxrss now {max_rss_mib():.0f} MiB")
+    print(f"rows in the database: after the dry run {after_plan}; after the import {after_import}; "
           f"after the re-import {after_reimport}")
     problems = []
     if not plan.ok or not report.ok:
         problems.append(f"the file was refused: {(plan.errors or report.errors)[:5]}")
-    if any(empty.values()):
+    if any(after_plan.values()):
         problems.append("the dry run wrote rows")
     if after_reimport != after_import or again.changed_rows:
         problems.append("the re-import changed something")

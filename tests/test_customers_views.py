@@ -484,3 +484,19 @@ def test_statements_of_the_search_do_not_grow_with_the_number_of_customers(clien
     assert large[3] == large[0]
     html = client.get("/customers/").get_data(as_text=True)
     assert html.count('class="row-link"') == 25 and "Model" in html and "After1" in html
+
+
+def test_service_rules_refuse_a_future_birthday_and_a_clashing_work_order(session, people):
+    from datetime import date, timedelta
+
+    from careboard.services import customers as svc
+    from tests.factories import make_customer, make_vehicle
+    customer = make_customer(session)
+    a, b = make_vehicle(session, customer), make_vehicle(session, customer)
+    svc.record_visit(session, a, date(2026, 11, 1), work_order="R-1")
+    assert svc.record_visit(session, a, date(2026, 11, 1), work_order="R-1").vehicle_id == a.id   # idempotent
+    with pytest.raises(svc.FieldError) as clash:
+        svc.record_visit(session, b, date(2026, 11, 1), work_order="R-1")
+    assert clash.value.field == "work_order"
+    with pytest.raises(svc.FieldError):
+        svc.create_customer(session, name="未来人", mobile="13900000001", birthday=date.today() + timedelta(days=3))

@@ -97,6 +97,12 @@ def require_name(value: str | None) -> str:
     return name
 
 
+def check_birthday(birthday: date | None) -> date | None:
+    if birthday is not None and birthday > date.today():
+        raise FieldError("birthday", _("This date is in the future."))
+    return birthday
+
+
 def check_dates(vehicle: Vehicle) -> None:
     if vehicle.delivery_date and vehicle.delivery_date > date.today().replace(year=date.today().year + 1):
         raise FieldError("delivery_date", _("The delivery date is more than a year ahead."))
@@ -137,6 +143,7 @@ def create_customer(session: Session, *, name: str, mobile: str | None = None, b
                     notes: str = "", sales_care: User | None = None, aftersales_care: User | None = None) -> Customer:
     name = require_name(name)
     mobile = normalize_mobile(mobile)
+    check_birthday(birthday)
     if find_customer_by_mobile(session, mobile) is not None:
         raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
     customer = Customer(name=name, mobile=mobile, birthday=birthday, notes=(notes or "").strip(),
@@ -152,6 +159,7 @@ def update_customer(session: Session, customer: Customer, *, name: str, mobile: 
                     aftersales_care: User | None = None) -> Customer:
     name = require_name(name)
     mobile = normalize_mobile(mobile)
+    check_birthday(birthday)
     other = find_customer_by_mobile(session, mobile)
     if other is not None and other.id != customer.id:
         raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
@@ -209,6 +217,9 @@ def record_visit(session: Session, vehicle: Vehicle, visited_on: date, *, work_o
     if work_order:
         existing = session.scalar(select(ServiceVisit).where(ServiceVisit.work_order == work_order))
         if existing is not None:
+            if (existing.vehicle_id, existing.visited_on) != (vehicle.id, visited_on):
+                raise FieldError("work_order", _("The work order %(work_order)s is recorded in CareBoard for "
+                                                 "another vehicle or day.", work_order=work_order))
             return existing
     else:
         existing = session.scalar(select(ServiceVisit).where(ServiceVisit.vehicle_id == vehicle.id,
