@@ -91,8 +91,9 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(app_config):
+def app(app_config, tmp_path):
     app = create_app(app_config)
+    app.instance_path = str(tmp_path / "instance")     # uploads and imports stay inside the test's folder
     app.test_client_class = FreshContextClient
     with app.app_context():
         yield app

@@ -241,6 +241,7 @@ def test_dry_run_writes_nothing_and_previews_the_rows(session, folder):
     (row(3, plate="", vin_=""), "vin", "needs a VIN or a licence plate"),
     (row(3, work_order="W1"), "visit_date", "no visit date"),
     (row(3, delivered="2099-01-01"), "delivery_date", "more than a year ahead"),
+    (row(3, birthday="2099-01-01"), "birthday", "in the future"),
     (row(2, visited="2026-01-02", work_order="W9"), "row", "Duplicate of line 2"),
     (row(3, vin_=vin(2), plate="沪AD0002"), "mobile", "line 2"),
     (row(2, name="别人"), "name", "line 2"),

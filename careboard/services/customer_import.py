@@ -9,9 +9,10 @@ All or nothing: the rows are applied inside a SAVEPOINT and every bad row is col
 (line 1 is the header row). `plan_import` always rolls the savepoint back (the dry run);
 `apply_import` keeps it only when no row was refused, and the caller commits.
 
-The file is streamed: CSV through `csv.reader`, XLSX through openpyxl's read-only mode. What is kept
-for the whole file is small and bounded by its rows (ids and keys for the duplicate checks), never
-ORM objects; the validation and the writes are the ones of `services.customers`.
+The file is streamed (CSV through `csv.reader`, XLSX through openpyxl's read-only mode): each row is
+checked as it is read, then applied with the rows of its chunk (CHUNK_ROWS) through the validation and
+the create/update functions of `services.customers`. What is kept for the whole file is ids and keys
+for the duplicate checks, never ORM objects. Timings: bench/import_bench.py and bench/README.md.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from careboard.models import Customer, Sale, ServiceVisit, User, Vehicle
 from careboard.services import DomainError
 from careboard.services.customers import (
     FieldError,
+    check_birthday,
     check_dates,
     create_customer,
     format_plate,
@@ -141,8 +143,12 @@ class ImportReport:
         return not self.errors
 
     def column(self, error: RowError) -> str:
-        """The error's column as the file names it."""
-        return self.headers.get(error.field, error.field)
+        """The error's column as the file names it (or the field's label, "whole row", "file")."""
+        if error.field in self.headers:
+            return self.headers[error.field]
+        if error.field in FIELD_LABELS:
+            return str(FIELD_LABELS[error.field])
+        return {"row": _("whole row"), "file": _("file")}.get(error.field, error.field)
 
     def summary(self) -> list[str]:
         return [
@@ -432,6 +438,10 @@ def parse_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str
     if (values.get("work_order") or values.get("visit_description")) and not values.get("visit_date") \
             and "visit_date" not in refused:
         problems.append(("visit_date", _("The row has a work order or repair items but no visit date.")))
+    try:
+        check_birthday(values.get("birthday"))
+    except FieldError as error:
+        problems.append((error.field, str(error)))
     if values.get("delivery_date") and values["delivery_date"] > date.today():
         try:
             check_dates(Vehicle(delivery_date=values["delivery_date"]))       # a transient vehicle, never added
