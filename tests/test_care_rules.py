@@ -323,3 +323,28 @@ def test_tick_command_prints_what_it_created(app, session, staff):
     assert "created" in result.output and "交车3天回访：命令行" in result.output
     again = app.test_cli_runner().invoke(args=["tick", "--now", "2026-11-24T08:00+08:00"])
     assert "nothing to create" in again.output
+
+
+def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
+    """A request starts a background tick when the interval has passed; the next one within it does not."""
+    from careboard import create_app
+    from careboard.models import RuleState
+    config = type("AutoTick", (app_config,), {"CAREBOARD_AUTO_TICK_SECONDS": 300})
+    app = create_app(config)
+    care_rules._last_check["at"] = 0.0
+    with app.app_context():
+        make_user(db.session, "sales9", role=Role.SALES_CARE)
+        db.session.commit()
+    client = app.test_client()
+    client.get("/healthz")
+    for thread in threading.enumerate():
+        if thread.name == "careboard-tick":
+            thread.join(timeout=10)
+    with app.app_context():
+        assert db.session.get(RuleState, "last_tick_at") is not None
+        assert db.session.scalar(select(func.count(Card.id)).where(Card.source == "inspection")) == 1
+        first = db.session.get(RuleState, "last_tick_at").value
+    client.get("/healthz")                                   # within the interval: no second tick
+    with app.app_context():
+        assert db.session.get(RuleState, "last_tick_at").value == first
+        db.engine.dispose()
