@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from careboard import create_app
 from careboard.config import TestConfig
@@ -142,3 +142,16 @@ def people(session):
     }
     session.commit()
     return users
+
+
+@pytest.fixture
+def statements(app):
+    """Counts the SQL statements sent while a test runs: `statements["n"]`."""
+    counter = {"n": 0}
+
+    def count(*_args):
+        counter["n"] += 1
+
+    event.listen(db.engine, "after_cursor_execute", count)
+    yield counter
+    event.remove(db.engine, "after_cursor_execute", count)

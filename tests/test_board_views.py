@@ -5,9 +5,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from careboard.extensions import db
 from careboard.models import Card, CardEvent
 from tests.factories import PASSWORD, make_card
 
@@ -292,16 +291,6 @@ def test_archive_lists_done_cards(client, auth, people, session):
     assert "归档的卡片" in html
 
 
-@pytest.fixture
-def statements(app):
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    event.listen(db.engine, "after_cursor_execute", count)
-    yield counter
-    event.remove(db.engine, "after_cursor_execute", count)
 
 
 def _statements_for(client, statements, url, headers=None):

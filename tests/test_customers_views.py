@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from careboard import policy
-from careboard.extensions import db
 from careboard.models import Customer, Level, Role, Sale, ServiceVisit, Vehicle
 from careboard.services import customers
 from tests.factories import make_card, make_user
@@ -446,16 +445,6 @@ def test_editors_see_the_buttons(client, auth, known):
 # ---------------------------------------------------------------- statement counts
 
 
-@pytest.fixture
-def statements(app):
-    counter = {"n": 0}
-
-    def count_one(*_args):
-        counter["n"] += 1
-
-    event.listen(db.engine, "after_cursor_execute", count_one)
-    yield counter
-    event.remove(db.engine, "after_cursor_execute", count_one)
 
 
 def test_statements_of_the_search_do_not_grow_with_the_number_of_customers(client, auth, people, session,
@@ -500,3 +489,19 @@ def test_service_rules_refuse_a_future_birthday_and_a_clashing_work_order(sessio
     assert clash.value.field == "work_order"
     with pytest.raises(svc.FieldError):
         svc.create_customer(session, name="未来人", mobile="13900000001", birthday=date.today() + timedelta(days=3))
+
+
+def test_a_visit_with_another_vehicles_work_order_is_refused_on_the_page(client, auth, people, session):
+    from careboard.models import ServiceVisit
+    from careboard.services import customers as svc
+    from tests.factories import make_customer, make_vehicle
+    customer = make_customer(session)
+    a, b = make_vehicle(session, customer), make_vehicle(session, customer)
+    svc.record_visit(session, a, date(2026, 11, 1), work_order="R-77")
+    session.commit()
+    auth.login("supervisor")
+    response = client.post(f"/customers/{customer.id}/visits", data={
+        "visit-vehicle": b.id, "visit-visited_on": "2026-11-02", "visit-work_order": "R-77",
+        "visit-description": "保养"})
+    assert response.status_code == 422
+    assert session.scalar(select(func.count(ServiceVisit.id))) == 1

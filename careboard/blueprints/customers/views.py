@@ -247,8 +247,13 @@ def record_visit(customer_id: int):
     if not form.validate_on_submit():
         return detail_response(customer, status=422, visit_form=form)
     vehicle = load_vehicle_or_404(customer, form.vehicle.data)
-    customers.record_visit(db.session, vehicle, form.visited_on.data, work_order=form.work_order.data,
-                           description=form.description.data)
+    try:
+        customers.record_visit(db.session, vehicle, form.visited_on.data, work_order=form.work_order.data,
+                               description=form.description.data)
+    except customers.FieldError as error:
+        db.session.rollback()
+        getattr(form, error.field, form.work_order).errors.append(str(error))
+        return detail_response(load_customer_or_404(customer_id), status=422, visit_form=form)
     db.session.commit()
     flash(_("Service visit of %(date)s recorded.", date=form.visited_on.data.isoformat()), "success")
     return redirect(url_for("customers.show_customer", customer_id=customer.id), code=303)
