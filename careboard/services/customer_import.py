@@ -11,8 +11,9 @@ All or nothing: the rows are applied inside a SAVEPOINT and every bad row is col
 
 The file is streamed (CSV through `csv.reader`, XLSX through openpyxl's read-only mode): each row is
 checked as it is read, then applied with the rows of its chunk (CHUNK_ROWS) through the validation and
-the create/update functions of `services.customers`. What is kept for the whole file is ids and keys
-for the duplicate checks, never ORM objects. Timings: bench/import_bench.py and bench/README.md.
+the `new_*` / `assign_*` helpers of `services.customers`, with two flushes per chunk; the duplicate
+checks are answered from ids and keys kept for the whole file (never ORM objects). Timings:
+bench/import_bench.py and bench/README.md.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import hashlib
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -37,18 +38,21 @@ from careboard.models import Customer, Sale, ServiceVisit, User, Vehicle
 from careboard.services import DomainError
 from careboard.services.customers import (
     FieldError,
+    assign_customer,
+    assign_vehicle,
     check_birthday,
     check_dates,
-    create_customer,
     format_plate,
+    new_customer,
+    new_sale,
+    new_vehicle,
+    new_visit,
     normalize_mobile,
     normalize_plate,
     normalize_vin,
     record_sale,
     record_visit,
     require_name,
-    save_vehicle,
-    update_customer,
 )
 
 PREVIEW_ROWS = 50            # planned rows shown by a dry run
@@ -541,10 +545,16 @@ def _read_and_apply(session: Session, report: ImportReport, records: Iterator[tu
 
 
 class Importer:
-    """Checks each row as it is read, then applies them a chunk at a time through services.customers.
+    """Checks each row as it is read, then applies them a chunk at a time with services.customers.
 
     Per chunk, what its rows refer to is loaded in a few queries (vehicles, customers, known sales and
-    visits), so a row that changes nothing costs no query; rows that do call the services one by one."""
+    visits), so a row that changes nothing costs no query. The chunk is then applied in two passes that
+    each end in one flush: customers and vehicles (a new vehicle is linked to its customer through the
+    relationship, so neither needs an id yet), then sales and visits (which need the vehicles' ids).
+    The values are checked and the objects made by the `new_*` / `assign_*` helpers of services.customers;
+    the duplicate checks that its use cases run per row are answered from what the import keeps: the
+    mobile and VIN dicts, the sales and visits known for the chunk's vehicles and work orders. A vehicle
+    whose sales and visits were not loaded (found by its plate) goes through record_sale / record_visit."""
 
     def __init__(self, session: Session, report: ImportReport, columns: dict[int, str]):
         self.session, self.report, self.columns = session, report, columns
@@ -568,6 +578,12 @@ class Importer:
         self.objects: dict[tuple[type, int], object] = {}
         self.known_sales: set[tuple[int, date]] = set()
         self.known_visits: dict[tuple, tuple[int, date]] = {}
+        self.covered: set[int] = set()                      # vehicles whose sales and visits are all known
+        # What the chunk creates before it is flushed (no ids yet): by mobile, by VIN, every new object.
+        self.new_by_mobile: dict[str, Customer] = {}
+        self.new_by_vin: dict[str, Vehicle] = {}
+        self.made: set[Customer | Vehicle] = set()
+        self.new_visits: dict[tuple, ServiceVisit] = {}
         self.inserted: dict[type, int] = {Sale: 0, ServiceVisit: 0}
         self._target = session() if isinstance(session, scoped_session) else session
         event.listen(self._target, "pending_to_persistent", self._persisted)
@@ -615,14 +631,29 @@ class Importer:
 
     def _apply_chunk(self) -> None:
         chunk, self.chunk = self.chunk, []
+        if not chunk:
+            return
         self._load(chunk)
-        for line, values in chunk:
+        saved = []
+        for line, values in chunk:                         # pass 1: customers and vehicles
             try:
-                planned = self._apply(line, values)
+                saved.append((line, values, *self._save(line, values)))
+            except FieldError as error:
+                self._error(line, error.field, str(error))
+        self.session.flush()
+        self._settle_saved()
+        for line, values, vehicle, planned in saved:       # pass 2: sales and visits
+            try:
+                sale = self._record_sale(vehicle, values["delivery_date"])
+                visit = self._record_visit(vehicle, values)
             except FieldError as error:
                 self._error(line, error.field, str(error))
             else:
-                self._tally(planned)
+                self._tally(replace(planned, sale=sale, visit=visit))
+        self.session.flush()
+        self.visits.update((key, visit.id) for key, visit in self.new_visits.items())
+        self.new_visits = {}
+        self.objects, self.known_sales, self.known_visits, self.covered = {}, set(), {}, set()
 
     def _load(self, chunk: list[tuple[int, dict]]) -> None:
         """The chunk's known vehicles and customers, with the sales and visits of those vehicles."""
@@ -634,6 +665,7 @@ class Importer:
         customers = session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all() if customer_ids \
             else []
         self.objects = {(type(o), o.id): o for o in (*vehicles, *customers)}
+        self.covered = set(vehicle_ids)
         self.known_sales = {(vehicle_id, day) for vehicle_id, day in session.execute(
             select(Sale.vehicle_id, Sale.delivered_on).where(Sale.vehicle_id.in_(vehicle_ids)))} if vehicle_ids else set()
         self.known_visits = {}
@@ -646,6 +678,18 @@ class Importer:
                 if work_order:
                     self.known_visits[("work_order", work_order)] = (vehicle_id, day)
 
+    def _settle_saved(self) -> None:
+        """After the first flush: the ids of what pass 1 created, into the dicts kept for the whole file."""
+        for obj in self.made:
+            if isinstance(obj, Customer):
+                self.created_customers.add(obj.id)
+            else:
+                self.created_vehicles.add(obj.id)
+                self.covered.add(obj.id)                   # new: its only sales and visits are this file's
+        self.customer_ids.update((mobile, customer.id) for mobile, customer in self.new_by_mobile.items())
+        self.vehicle_ids.update((vin, vehicle.id) for vin, vehicle in self.new_by_vin.items())
+        self.new_by_mobile, self.new_by_vin, self.made = {}, {}, set()
+
     def _tally(self, planned: PlannedRow) -> None:
         if (planned.customer_change, planned.vehicle_change) != (UNCHANGED, UNCHANGED) or planned.sale \
                 or planned.visit:
@@ -653,15 +697,15 @@ class Importer:
             if len(self.report.preview) < PREVIEW_ROWS:
                 self.report.preview.append(planned)
 
-    def _apply(self, line: int, v: dict) -> PlannedRow:
+    def _save(self, line: int, v: dict) -> tuple[Vehicle, PlannedRow]:
+        """Pass 1 of a row: its customer and vehicle, and the row as planned so far (as it reads now)."""
         vehicle = self._find_vehicle(v)
         customer, customer_change = self._save_customer(v, vehicle)
         vehicle, vehicle_change = self._save_vehicle(v, customer, vehicle)
-        sale = self._record_sale(vehicle, v["delivery_date"])
-        visit = self._record_visit(vehicle, v)
-        return PlannedRow(line=line, name=customer.name, mobile=customer.mobile or "",
-                          vehicle=vehicle.vin or format_plate(vehicle.plate), customer_change=customer_change,
-                          vehicle_change=vehicle_change, sale=sale, visit=visit)
+        return vehicle, PlannedRow(line=line, name=customer.name, mobile=customer.mobile or "",
+                                   vehicle=vehicle.vin or format_plate(vehicle.plate),
+                                   customer_change=customer_change, vehicle_change=vehicle_change, sale=None,
+                                   visit=None)
 
     # ------------------------------------------------------------ finding
 
@@ -679,15 +723,29 @@ class Importer:
             self.users[user_id] = self.session.get(User, user_id)
         return self.users[user_id]
 
+    def _customer_by_mobile(self, mobile: str | None) -> Customer | None:
+        if mobile is None:
+            return None
+        if mobile in self.new_by_mobile:
+            return self.new_by_mobile[mobile]
+        return self._get(Customer, self.customer_ids[mobile]) if mobile in self.customer_ids else None
+
+    def _owner(self, vehicle: Vehicle) -> Customer:
+        if vehicle.customer_id is None:                    # made by this chunk, not flushed yet
+            return vehicle.customer
+        return self._get(Customer, vehicle.customer_id)
+
     def _find_vehicle(self, v: dict) -> Vehicle | None:
         """By VIN; else by plate (for a row with a VIN: a vehicle that has a plate but no VIN yet)."""
         if v["vin"]:
+            if v["vin"] in self.new_by_vin:
+                return self.new_by_vin[v["vin"]]
             vehicle_id = self.vehicle_ids.get(v["vin"])
             if vehicle_id is not None:
                 return self._get(Vehicle, vehicle_id)
             if v["plate"] not in self.plates_without_vin:
                 return None
-        query = select(Vehicle).where(Vehicle.plate == v["plate"])
+        query = select(Vehicle).where(Vehicle.plate == v["plate"])      # autoflushes the chunk's new vehicles
         if v["vin"]:
             query = query.where(Vehicle.vin.is_(None))
         found = self.session.scalars(query.order_by(Vehicle.id).limit(2)).all()
@@ -699,58 +757,60 @@ class Importer:
     # ------------------------------------------------------------ changing
 
     def _save_customer(self, v: dict, vehicle: Vehicle | None) -> tuple[Customer, str]:
-        by_mobile = self._get(Customer, self.customer_ids[v["mobile"]]) if v["mobile"] in self.customer_ids else None
-        owner = self._get(Customer, vehicle.customer_id) if vehicle is not None else None
-        if owner is not None and (by_mobile is not None and by_mobile.id != owner.id
+        by_mobile = self._customer_by_mobile(v["mobile"])
+        owner = self._owner(vehicle) if vehicle is not None else None
+        if owner is not None and (by_mobile is not None and by_mobile is not owner
                                   or by_mobile is None and v["mobile"] and owner.mobile):
             raise FieldError("mobile", _("The vehicle %(vehicle)s belongs to another customer in CareBoard: "
                                          "%(name)s, %(mobile)s.", vehicle=vehicle.vin or format_plate(vehicle.plate),
                                          name=owner.name, mobile=owner.mobile or "-"))
         customer = by_mobile or owner
+        # The mobile is free: every mobile of the database and of this file is in customer_ids / new_by_mobile.
         if customer is None:
-            customer = create_customer(self.session, name=v["name"], mobile=v["mobile"], birthday=v["birthday"])
-            self.created_customers.add(customer.id)
+            customer = new_customer(name=v["name"], mobile=v["mobile"], birthday=v["birthday"])
+            self.session.add(customer)
+            self.made.add(customer)
             if customer.mobile:
-                self.customer_ids[customer.mobile] = customer.id
-            self.objects[(Customer, customer.id)] = customer
+                self.new_by_mobile[customer.mobile] = customer
             return customer, NEW
         mobile = v["mobile"] or customer.mobile
         birthday = v["birthday"] or customer.birthday
         if (v["name"], mobile, birthday) == (customer.name, customer.mobile, customer.birthday):
             return customer, UNCHANGED
-        update_customer(self.session, customer, name=v["name"], mobile=mobile, birthday=birthday,
-                        notes=customer.notes, sales_care=self._user(customer.sales_care_id),
+        assign_customer(customer, name=v["name"], mobile=mobile, birthday=birthday, notes=customer.notes,
+                        sales_care=self._user(customer.sales_care_id),
                         aftersales_care=self._user(customer.aftersales_care_id))
         if mobile:
-            self.customer_ids[mobile] = customer.id
-        if customer.id in self.created_customers:
+            self.new_by_mobile[mobile] = customer
+        if customer in self.made or customer.id in self.created_customers:
             return customer, NEW
         self.updated_customers.add(customer.id)
         return customer, UPDATED
 
     def _save_vehicle(self, v: dict, customer: Customer, vehicle: Vehicle | None) -> tuple[Vehicle, str]:
+        # The VIN is free: a VIN of the database or of this file would have found its vehicle.
         dates = {name: v[name] for name in REMINDER_DATES if v[name]}
         if vehicle is None:
-            vehicle = save_vehicle(self.session, customer, None, vin=v["vin"], plate=v["plate"], model=v["model"] or "",
-                                   delivery_date=v["delivery_date"], **dates)
+            vehicle = new_vehicle(customer, vin=v["vin"], plate=v["plate"], model=v["model"] or "",
+                                  delivery_date=v["delivery_date"], **dates)
+            self.session.add(vehicle)
+            self.made.add(vehicle)
             change = NEW
-            self.created_vehicles.add(vehicle.id)
         else:
             dates = {name: day for name, day in dates.items() if getattr(vehicle, name) != day}
             vin, plate = v["vin"] or vehicle.vin, v["plate"] or vehicle.plate
             model = v["model"] or vehicle.model
             if not dates and (vin, plate, model) == (vehicle.vin, vehicle.plate, vehicle.model):
                 return vehicle, UNCHANGED
-            save_vehicle(self.session, customer, vehicle, vin=vin, plate=plate, model=model, **dates)
-            change = NEW if vehicle.id in self.created_vehicles else UPDATED
+            assign_vehicle(vehicle, vin=vin, plate=plate, model=model, **dates)
+            change = NEW if vehicle in self.made or vehicle.id in self.created_vehicles else UPDATED
             if change == UPDATED:
                 self.updated_vehicles.add(vehicle.id)
         if vehicle.vin:
-            self.vehicle_ids[vehicle.vin] = vehicle.id
+            self.new_by_vin[vehicle.vin] = vehicle
             self.plates_without_vin.discard(vehicle.plate)
         elif vehicle.plate:
             self.plates_without_vin.add(vehicle.plate)
-        self.objects[(Vehicle, vehicle.id)] = vehicle
         return vehicle, change
 
     def _record_sale(self, vehicle: Vehicle, day: date | None) -> date | None:
@@ -759,6 +819,10 @@ class Importer:
         if day is None or key in self.sales or key in self.known_sales:
             return None
         self.sales.add(key)
+        if vehicle.id in self.covered:                     # its sales are known: this one is new
+            self.session.add(new_sale(vehicle, day))
+            return day
+        self.session.flush()                               # so that the count below is this row's only
         before = self.inserted[Sale]
         record_sale(self.session, vehicle, day)
         return day if self.inserted[Sale] > before else None
@@ -769,15 +833,24 @@ class Importer:
         if day is None:
             return None
         key = ("work_order", v["work_order"]) if v["work_order"] else ("day", vehicle.id, day)
-        made = self.visits.get(key)
-        if made is not None:
-            visit = self._get(ServiceVisit, made)
+        visit = self.new_visits.get(key)
+        if visit is None and key in self.visits:
+            visit = self._get(ServiceVisit, self.visits[key])
+        if visit is not None:
             items = v["visit_description"]
             if items and items not in visit.description:
                 visit.description = f"{visit.description}；{items}" if visit.description else items
             return None
         known = self.known_visits.get(key)
         if known is None:
+            # Known: every visit of the chunk's work orders, and every visit of a covered vehicle.
+            if v["work_order"] or vehicle.id in self.covered:
+                visit = new_visit(vehicle, day, work_order=v["work_order"], description=v["visit_description"] or "")
+                self.session.add(visit)
+                self.new_visits[key] = visit
+                self.known_visits.setdefault(("day", vehicle.id, day), (vehicle.id, day))
+                return day
+            self.session.flush()                           # so that the count below is this row's only
             before = self.inserted[ServiceVisit]
             visit = record_visit(self.session, vehicle, day, work_order=v["work_order"],
                                  description=v["visit_description"] or "")

@@ -137,18 +137,18 @@ def search(term: str | None) -> Select:
 
 
 # ---------------------------------------------------------------- changing
+#
+# Each use case below is: check the values (the small helpers next to it), refuse a duplicate, apply, flush.
+# The helpers `new_*` and `assign_*` do the first and third step only — the same checks and the same
+# rules, no duplicate query and no flush — for a caller that already knows the value is free and flushes
+# many rows at once (the DMS import keeps every mobile, VIN, sale and visit key it has seen).
 
 
 def create_customer(session: Session, *, name: str, mobile: str | None = None, birthday: date | None = None,
                     notes: str = "", sales_care: User | None = None, aftersales_care: User | None = None) -> Customer:
-    name = require_name(name)
-    mobile = normalize_mobile(mobile)
-    check_birthday(birthday)
-    if find_customer_by_mobile(session, mobile) is not None:
-        raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
-    customer = Customer(name=name, mobile=mobile, birthday=birthday, notes=(notes or "").strip(),
-                        sales_care_id=sales_care.id if sales_care else None,
-                        aftersales_care_id=aftersales_care.id if aftersales_care else None)
+    customer = new_customer(name=name, mobile=mobile, birthday=birthday, notes=notes, sales_care=sales_care,
+                            aftersales_care=aftersales_care)
+    _refuse_taken_mobile(session, customer.mobile, None)
     session.add(customer)
     session.flush()
     return customer
@@ -157,12 +157,37 @@ def create_customer(session: Session, *, name: str, mobile: str | None = None, b
 def update_customer(session: Session, customer: Customer, *, name: str, mobile: str | None,
                     birthday: date | None, notes: str = "", sales_care: User | None = None,
                     aftersales_care: User | None = None) -> Customer:
-    name = require_name(name)
-    mobile = normalize_mobile(mobile)
-    check_birthday(birthday)
+    name, mobile, birthday = _customer_values(name, mobile, birthday)
+    _refuse_taken_mobile(session, mobile, customer)
+    return _set_customer(customer, name, mobile, birthday, notes, sales_care, aftersales_care)
+
+
+def _refuse_taken_mobile(session: Session, mobile: str | None, customer: Customer | None) -> None:
     other = find_customer_by_mobile(session, mobile)
-    if other is not None and other.id != customer.id:
+    if other is not None and (customer is None or other.id != customer.id):
         raise FieldError("mobile", _("A customer with the mobile number %(mobile)s exists already.", mobile=mobile))
+
+
+def new_customer(*, name: str, mobile: str | None = None, birthday: date | None = None, notes: str = "",
+                 sales_care: User | None = None, aftersales_care: User | None = None) -> Customer:
+    """A checked customer, not added to a session: create_customer without the duplicate-mobile query."""
+    name, mobile, birthday = _customer_values(name, mobile, birthday)
+    return _set_customer(Customer(), name, mobile, birthday, notes, sales_care, aftersales_care)
+
+
+def assign_customer(customer: Customer, *, name: str, mobile: str | None, birthday: date | None, notes: str = "",
+                    sales_care: User | None = None, aftersales_care: User | None = None) -> Customer:
+    """update_customer without the duplicate-mobile query."""
+    name, mobile, birthday = _customer_values(name, mobile, birthday)
+    return _set_customer(customer, name, mobile, birthday, notes, sales_care, aftersales_care)
+
+
+def _customer_values(name: str, mobile: str | None, birthday: date | None) -> tuple[str, str | None, date | None]:
+    return require_name(name), normalize_mobile(mobile), check_birthday(birthday)
+
+
+def _set_customer(customer: Customer, name: str, mobile: str | None, birthday: date | None, notes: str,
+                  sales_care: User | None, aftersales_care: User | None) -> Customer:
     customer.name, customer.mobile, customer.birthday = name, mobile, birthday
     customer.notes = (notes or "").strip()
     customer.sales_care_id = sales_care.id if sales_care else None
@@ -176,6 +201,35 @@ VEHICLE_DATES = ("delivery_date", "warranty_end", "insurance_expiry", "next_insp
 def save_vehicle(session: Session, customer: Customer, vehicle: Vehicle | None = None, *, vin: str | None,
                  plate: str | None, model: str = "", **dates: date | None) -> Vehicle:
     """Create (vehicle None) or update a vehicle of the customer. `dates`: any of VEHICLE_DATES."""
+    vin, plate = _vehicle_values(vin, plate, dates)
+    other = find_vehicle_by_vin(session, vin)
+    if other is not None and (vehicle is None or other.id != vehicle.id):
+        raise FieldError("vin", _("The VIN %(vin)s belongs to another vehicle already.", vin=vin))
+    if vehicle is None:
+        vehicle = Vehicle(customer_id=customer.id)
+        session.add(vehicle)
+    _set_vehicle(vehicle, vin, plate, model, dates)
+    session.flush()
+    return vehicle
+
+
+def new_vehicle(customer: Customer, *, vin: str | None, plate: str | None, model: str = "",
+                **dates: date | None) -> Vehicle:
+    """A checked vehicle of the customer (which may be new too), not added to a session: save_vehicle
+    without the duplicate-VIN query. The customer is linked through the relationship, so both can be
+    flushed together."""
+    vin, plate = _vehicle_values(vin, plate, dates)
+    return _set_vehicle(Vehicle(customer=customer), vin, plate, model, dates)
+
+
+def assign_vehicle(vehicle: Vehicle, *, vin: str | None, plate: str | None, model: str = "",
+                   **dates: date | None) -> Vehicle:
+    """save_vehicle of an existing vehicle without the duplicate-VIN query and the flush."""
+    vin, plate = _vehicle_values(vin, plate, dates)
+    return _set_vehicle(vehicle, vin, plate, model, dates)
+
+
+def _vehicle_values(vin: str | None, plate: str | None, dates: dict) -> tuple[str | None, str | None]:
     unknown = set(dates) - set(VEHICLE_DATES)
     if unknown:
         raise ValueError(f"unknown vehicle fields {sorted(unknown)}")
@@ -183,17 +237,14 @@ def save_vehicle(session: Session, customer: Customer, vehicle: Vehicle | None =
     plate = normalize_plate(plate)
     if not vin and not plate:
         raise FieldError("vin", _("A vehicle needs a VIN or a licence plate."))
-    other = find_vehicle_by_vin(session, vin)
-    if other is not None and (vehicle is None or other.id != vehicle.id):
-        raise FieldError("vin", _("The VIN %(vin)s belongs to another vehicle already.", vin=vin))
-    if vehicle is None:
-        vehicle = Vehicle(customer_id=customer.id)
-        session.add(vehicle)
+    return vin, plate
+
+
+def _set_vehicle(vehicle: Vehicle, vin: str | None, plate: str | None, model: str, dates: dict) -> Vehicle:
     vehicle.vin, vehicle.plate, vehicle.model = vin, plate, (model or "").strip()[:80]
     for name, value in dates.items():
         setattr(vehicle, name, value)
     check_dates(vehicle)
-    session.flush()
     return vehicle
 
 
@@ -202,12 +253,18 @@ def record_sale(session: Session, vehicle: Vehicle, delivered_on: date) -> Sale:
     existing = session.scalar(select(Sale).where(Sale.vehicle_id == vehicle.id, Sale.delivered_on == delivered_on))
     if existing is not None:
         return existing
-    sale = Sale(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, delivered_on=delivered_on)
+    sale = new_sale(vehicle, delivered_on)
     session.add(sale)
-    if vehicle.delivery_date is None or delivered_on > vehicle.delivery_date:
-        vehicle.delivery_date = delivered_on
     session.flush()
     return sale
+
+
+def new_sale(vehicle: Vehicle, delivered_on: date) -> Sale:
+    """record_sale without the query for the same sale: a Sale not added to a session. The vehicle has
+    its id already (it is flushed); its delivery date follows the sale."""
+    if vehicle.delivery_date is None or delivered_on > vehicle.delivery_date:
+        vehicle.delivery_date = delivered_on
+    return Sale(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, delivered_on=delivered_on)
 
 
 def record_visit(session: Session, vehicle: Vehicle, visited_on: date, *, work_order: str | None = None,
@@ -226,13 +283,20 @@ def record_visit(session: Session, vehicle: Vehicle, visited_on: date, *, work_o
                                                              ServiceVisit.visited_on == visited_on))
         if existing is not None:
             return existing
-    visit = ServiceVisit(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, visited_on=visited_on,
-                         work_order=work_order, description=(description or "").strip())
+    visit = new_visit(vehicle, visited_on, work_order=work_order, description=description)
     session.add(visit)
-    if vehicle.last_service_visit is None or visited_on > vehicle.last_service_visit:
-        vehicle.last_service_visit = visited_on
     session.flush()
     return visit
+
+
+def new_visit(vehicle: Vehicle, visited_on: date, *, work_order: str | None = None,
+              description: str = "") -> ServiceVisit:
+    """record_visit without the queries for the same visit or work order: a ServiceVisit not added to a
+    session. The vehicle has its id already (it is flushed); its last visit follows the visit."""
+    if vehicle.last_service_visit is None or visited_on > vehicle.last_service_visit:
+        vehicle.last_service_visit = visited_on
+    return ServiceVisit(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, visited_on=visited_on,
+                        work_order=(work_order or "").strip() or None, description=(description or "").strip())
 
 
 # ---------------------------------------------------------------- the timeline
