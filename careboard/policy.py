@@ -96,3 +96,13 @@ def can_edit_customers(user: User) -> bool:
     editing_roles = {Role.DELIVERY, Role.SALES_CARE, Role.AFTERSALES_CARE, Role.AFTERSALES_SERVICE,
                      Role.PHONE_RECEPTION, Role.INSURANCE_RENEWAL}
     return user.is_authenticated and (user.level >= Level.SUPERVISOR or user.role in editing_roles)
+
+
+def can_move_complaint(user: User, card) -> bool:
+    """The complaint's responsible person (its card's assignee) and supervisors move it."""
+    return user.is_authenticated and (user.level >= Level.SUPERVISOR or card.assignee_id == user.id)
+
+
+def can_close_complaint(user: User) -> bool:
+    """Closing a complaint and changing its deadlines: supervisor or director."""
+    return user.is_authenticated and user.level >= Level.SUPERVISOR

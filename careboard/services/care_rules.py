@@ -389,18 +389,20 @@ class TickReport:
     days: tuple[date, date] | None = None
     created: list[Card] = field(default_factory=list)
     skipped_existing: int = 0
+    escalated: list = field(default_factory=list)        # complaints newly past a deadline
 
     def lines(self) -> list[str]:
         head = f"tick at {self.now.isoformat(timespec='seconds')}"
         if self.days:
             head += f", days {self.days[0].isoformat()}..{self.days[1].isoformat()}"
+        escalated = [f"escalated {len(self.escalated)} overdue complaints"] if self.escalated else []
         if not self.created:
-            return [head, "nothing to create"]
+            return [head, "nothing to create"] + escalated
         by_rule: dict[str, int] = {}
         for card in self.created:
             by_rule[card.source] = by_rule.get(card.source, 0) + 1
         summary = ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items()))
-        return [head, f"created {len(self.created)} cards ({summary})"] + \
+        return [head, f"created {len(self.created)} cards ({summary})"] + escalated + \
             [f"  + [{c.source}] {c.title} → {c.assignee.display_name if c.assignee else '-'}"
              for c in self.created]
 
@@ -434,6 +436,8 @@ def tick(session: Session, *, now: datetime) -> TickReport:
     planned += plan_late_rows(session, s, today, floor)
     created = create_planned(session, [p for p in planned if p.due_on >= floor], s)
     report.created, report.skipped_existing = created, len(planned) - len(created)
+    from careboard.services import complaints
+    report.escalated = complaints.escalate(session, now=now, s=s)
     _set_state(session, "days_done", today.isoformat())
     _set_state(session, "last_tick_at", now.isoformat())
     session.flush()

@@ -39,6 +39,13 @@ class StoreSettings:
     callback_attempts: int = 3         # an unreached callback is retried until this many attempts
     satisfaction_threshold: int = 6    # at or below: the callback is flagged for a complaint
     holidays: str = ""                 # "2026-02-17 春节" per line; empty: DEFAULT_HOLIDAYS
+    # Complaint SLAs (services/complaints.py), defaults from the seeds.
+    complaint_response_minutes: int = 30
+    complaint_handoff_hours: int = 2
+    complaint_handoff_aftersales_hours: int = 1
+    complaint_solution_hours: int = 24
+    complaint_resolve_hours: int = 24
+    complaint_second_callback_hours: int = 24
 
     @property
     def zone(self) -> ZoneInfo:
@@ -75,6 +82,12 @@ INTEGER_RANGES = {
     "winback_months": (1, 36),
     "callback_attempts": (1, 10),
     "satisfaction_threshold": (0, 10),
+    "complaint_response_minutes": (1, 1440),
+    "complaint_handoff_hours": (1, 72),
+    "complaint_handoff_aftersales_hours": (1, 72),
+    "complaint_solution_hours": (1, 240),
+    "complaint_resolve_hours": (1, 240),
+    "complaint_second_callback_hours": (1, 240),
 }
 
 

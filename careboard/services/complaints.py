@@ -1,0 +1,265 @@
+"""Complaints: intake, the workflow with its SLA clock, escalation, the second callback, reopening,
+and the figures the scorecard and the weekly review share.
+
+received → responded → handed_off → solution_proposed → resolved → (second callback) → closed,
+or back to handed_off when the second callback finds the customer still unhappy.
+Deadlines (settings, defaults from the seeds): respond within 30 min of receipt; hand to the department
+within 2 h of receipt (1 h for after-sales); a solution within 24 h of the hand-off; resolved within 24 h
+of the solution; the second callback within 24 h of the resolution.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careboard import policy
+from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Department, Level,
+                              Notification, Role, User)
+from careboard.services import DomainError
+from careboard.services import board as board_service
+from careboard.services.settings import StoreSettings
+
+S = ComplaintStatus
+NEXT = {                                   # the ordinary forward steps
+    S.RECEIVED: S.RESPONDED,
+    S.RESPONDED: S.HANDED_OFF,
+    S.HANDED_OFF: S.SOLUTION_PROPOSED,
+    S.SOLUTION_PROPOSED: S.RESOLVED,
+}
+STAMP = {S.RESPONDED: "responded_at", S.HANDED_OFF: "handed_off_at", S.SOLUTION_PROPOSED: "solution_at",
+         S.RESOLVED: "resolved_at", S.CLOSED: "closed_at"}
+BOARD_COLUMN = {S.RECEIVED: Column.TODO, S.RESPONDED: Column.DOING, S.HANDED_OFF: Column.DOING,
+                S.SOLUTION_PROPOSED: Column.DOING, S.RESOLVED: Column.WAITING}
+
+
+class IllegalStep(DomainError):
+    """A step the workflow does not allow from where the complaint is."""
+
+
+# ---------------------------------------------------------------- the clock
+
+
+def deadline(complaint: Complaint, s: StoreSettings) -> datetime | None:
+    """When the current step is due; None once closed. A supervisor's override wins."""
+    status = S(complaint.status)
+    if status is S.CLOSED:
+        return None
+    if complaint.deadline_override is not None:
+        return complaint.deadline_override
+    if status is S.RECEIVED:
+        return complaint.received_at + timedelta(minutes=s.complaint_response_minutes)
+    if status is S.RESPONDED:
+        hours = s.complaint_handoff_aftersales_hours if complaint.department == Department.AFTERSALES.value \
+            else s.complaint_handoff_hours
+        return complaint.received_at + timedelta(hours=hours)
+    if status is S.HANDED_OFF:
+        return complaint.handed_off_at + timedelta(hours=s.complaint_solution_hours)
+    if status is S.SOLUTION_PROPOSED:
+        return complaint.solution_at + timedelta(hours=s.complaint_resolve_hours)
+    return complaint.resolved_at + timedelta(hours=s.complaint_second_callback_hours)
+
+
+def is_overdue(complaint: Complaint, now: datetime, s: StoreSettings) -> bool:
+    due = deadline(complaint, s)
+    return due is not None and now > due
+
+
+# ---------------------------------------------------------------- intake
+
+
+def log_complaint(session: Session, *, actor: User, channel: str, category: str, department: str,
+                  description: str, received_at: datetime, severity: int = 2, customer_id: int | None = None,
+                  callback_card: Card | None = None, title: str | None = None, s: StoreSettings) -> Complaint:
+    """Anyone in the department logs a complaint; it goes on the board for a customer-service supervisor."""
+    description = (description or "").strip()
+    if not description:
+        raise DomainError(_("Describe the complaint."))
+    handler = _least_loaded_supervisor(session)
+    card = board_service.create_card(
+        session, actor=None, kind=CardKind.COMPLAINT, role=Role.CS_SUPERVISOR, assignee=handler,
+        title=(title or description.splitlines()[0])[:200], details=description,
+        priority=1 if severity == 1 else 2, source="complaint", customer_id=customer_id)
+    card.created_by_id = actor.id
+    complaint = Complaint(card_id=card.id, customer_id=customer_id,
+                          callback_card_id=callback_card.id if callback_card else None, channel=channel,
+                          category=category, department=department, description=description, severity=severity,
+                          status=S.RECEIVED.value, received_at=received_at, created_by_id=actor.id)
+    session.add(complaint)
+    session.flush()
+    session.add(ComplaintStep(complaint_id=complaint.id, actor_id=actor.id, to_status=S.RECEIVED.value,
+                              at=received_at))
+    card.due_at = deadline(complaint, s)
+    return complaint
+
+
+def _least_loaded_supervisor(session: Session) -> User | None:
+    load = board_service.open_load(session, Role.CS_SUPERVISOR.value)
+    return session.get(User, min(load, key=lambda uid: (load[uid], uid))) if load else None
+
+
+# ---------------------------------------------------------------- the steps
+
+
+def _card(session: Session, complaint: Complaint) -> Card:
+    return board_service.get_card(session, complaint.card_id)
+
+
+def _check(complaint: Complaint, seen_version: int) -> None:
+    if seen_version is None or complaint.version != int(seen_version):
+        raise board_service.Conflict(complaint)
+
+
+def _move(session: Session, complaint: Complaint, card: Card, *, actor: User, to: ComplaintStatus, now: datetime,
+          note: str | None, s: StoreSettings) -> None:
+    session.add(ComplaintStep(complaint_id=complaint.id, actor_id=actor.id, from_status=complaint.status,
+                              to_status=to.value, note=(note or "").strip() or None, at=now))
+    complaint.status = to.value
+    if to in STAMP:
+        setattr(complaint, STAMP[to], now)
+    complaint.deadline_override = None
+    complaint.escalated_status = None                       # the new step gets its own escalation
+    if to is not S.CLOSED:
+        column = BOARD_COLUMN[to].value
+        if card.column != column:
+            board_service.move_card(session, card, actor=actor, to_column=column, to_assignee=card.assignee,
+                                    position=None, seen_version=card.version)
+        card.due_at = deadline(complaint, s)
+
+
+def advance(session: Session, complaint: Complaint, *, actor: User, to: ComplaintStatus | str, seen_version: int,
+            now: datetime, s: StoreSettings, note: str | None = None, solution: str | None = None) -> Complaint:
+    """One forward step. Anything else — skipping, going back, closing here — is refused unchanged."""
+    _check(complaint, seen_version)
+    to = S(to)
+    card = _card(session, complaint)
+    if not policy.can_move_complaint(actor, card):
+        raise board_service.Forbidden(complaint.id)
+    if NEXT.get(S(complaint.status)) is not to:
+        raise IllegalStep(_("A complaint that is “%(now)s” cannot go to “%(to)s”.",
+                            now=S(complaint.status).label, to=to.label))
+    if to is S.SOLUTION_PROPOSED:
+        if not (solution or "").strip():
+            raise DomainError(_("Write the proposed solution."))
+        complaint.solution = solution.strip()
+    _move(session, complaint, card, actor=actor, to=to, now=now, note=note, s=s)
+    if to is S.RESOLVED:
+        _second_callback_card(session, complaint, card, s)
+    return complaint
+
+
+def _second_callback_card(session: Session, complaint: Complaint, card: Card, s: StoreSettings) -> Card:
+    return board_service.create_card(
+        session, actor=None, kind=CardKind.CALLBACK, role=Role.CS_SUPERVISOR, assignee=card.assignee,
+        title=_("Second callback: %(title)s", title=card.title)[:200], details=complaint.solution or "",
+        due_at=complaint.resolved_at + timedelta(hours=s.complaint_second_callback_hours), priority=1,
+        source="complaint_second_callback", customer_id=complaint.customer_id,
+        rule_key=f"complaint:{complaint.id}:second_callback:{complaint.reopen_count}")
+
+
+def second_callback(session: Session, complaint: Complaint, *, actor: User, satisfied: bool, seen_version: int,
+                    now: datetime, s: StoreSettings, note: str | None = None) -> Complaint:
+    """The second callback: satisfied closes the complaint (supervisor or director); still unhappy
+    reopens it, back to the department."""
+    _check(complaint, seen_version)
+    card = _card(session, complaint)
+    if S(complaint.status) is not S.RESOLVED:
+        raise IllegalStep(_("The second callback comes after the complaint is resolved."))
+    if satisfied:
+        if not policy.can_close_complaint(actor):
+            raise board_service.Forbidden(complaint.id)
+        _move(session, complaint, card, actor=actor, to=S.CLOSED, now=now, note=note, s=s)
+        board_service.complete_card(session, card, actor=actor, seen_version=card.version,
+                                    note=note or _("Closed after the second callback."))
+    else:
+        if not policy.can_move_complaint(actor, card):
+            raise board_service.Forbidden(complaint.id)
+        complaint.reopen_count += 1
+        _move(session, complaint, card, actor=actor, to=S.HANDED_OFF, now=now,
+              note=note or _("Reopened: the customer is still unhappy."), s=s)
+    return complaint
+
+
+def change_deadline(session: Session, complaint: Complaint, *, actor: User, due: datetime, seen_version: int) -> None:
+    _check(complaint, seen_version)
+    if not policy.can_close_complaint(actor):
+        raise board_service.Forbidden(complaint.id)
+    if S(complaint.status) is S.CLOSED:
+        raise IllegalStep(_("A closed complaint has no deadline."))
+    complaint.deadline_override = due
+    complaint.escalated_status = None
+    _card(session, complaint).due_at = due
+
+
+# ---------------------------------------------------------------- escalation
+
+
+def escalate(session: Session, *, now: datetime, s: StoreSettings) -> list[Complaint]:
+    """Flag every complaint whose current step is past its deadline, once per step, and tell the
+    supervisors and the director (one notification each)."""
+    open_ = session.scalars(select(Complaint).where(Complaint.status != S.CLOSED.value)).all()
+    late = [c for c in open_ if c.escalated_status != c.status and is_overdue(c, now, s)]
+    if not late:
+        return []
+    bosses = session.scalars(select(User.id).where(User.active.is_(True),
+                                                   User.level.in_((Level.SUPERVISOR, Level.DIRECTOR)))).all()
+    for complaint in late:
+        complaint.escalated_status = complaint.status
+        text = _("Complaint #%(id)d is overdue at “%(step)s”.", id=complaint.id, step=S(complaint.status).label)
+        session.add_all([Notification(user_id=uid, complaint_id=complaint.id, text=text[:300], created_at=now)
+                         for uid in bosses])
+    return late
+
+
+def unread_notifications(user: User):
+    return select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)) \
+        .order_by(Notification.created_at.desc())
+
+
+def mark_read(session: Session, notification: Notification, *, user: User, now: datetime) -> None:
+    if notification.user_id != user.id:
+        raise board_service.Forbidden(notification.id)
+    notification.read_at = notification.read_at or now
+
+
+# ---------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class ComplaintFigures:
+    received: int
+    responded_in_time_rate: float | None      # first response within the response SLA / received
+    handed_off_in_time_rate: float | None     # handed to the department within its SLA / received
+    closure_rate: float | None                # closed / received (投诉关闭率)
+    average_resolve_hours: float | None
+    p90_resolve_hours: float | None
+    reopen_rate: float | None
+
+
+def figures(session: Session, *, start: datetime, end: datetime, s: StoreSettings) -> ComplaintFigures:
+    """The complaints received in [start, end): one function for the scorecard and the weekly review."""
+    rows = session.scalars(select(Complaint).where(Complaint.received_at >= start, Complaint.received_at < end)).all()
+    n = len(rows)
+
+    def rate(count: int) -> float | None:
+        return count / n if n else None
+
+    respond = timedelta(minutes=s.complaint_response_minutes)
+    responded = sum(1 for c in rows if c.responded_at and c.responded_at - c.received_at <= respond)
+
+    def handoff_limit(c: Complaint) -> timedelta:
+        return timedelta(hours=s.complaint_handoff_aftersales_hours if c.department == Department.AFTERSALES.value
+                         else s.complaint_handoff_hours)
+
+    handed = sum(1 for c in rows if c.handed_off_at and c.handed_off_at - c.received_at <= handoff_limit(c))
+    hours = sorted((c.resolved_at - c.received_at).total_seconds() / 3600 for c in rows if c.resolved_at)
+    return ComplaintFigures(
+        received=n, responded_in_time_rate=rate(responded), handed_off_in_time_rate=rate(handed),
+        closure_rate=rate(sum(1 for c in rows if c.status == S.CLOSED.value)),
+        average_resolve_hours=sum(hours) / len(hours) if hours else None,
+        p90_resolve_hours=hours[max(0, math.ceil(0.9 * len(hours)) - 1)] if hours else None,
+        reopen_rate=rate(sum(1 for c in rows if c.reopen_count)))
