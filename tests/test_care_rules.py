@@ -302,6 +302,12 @@ def test_satisfaction_at_or_below_the_threshold_flags_a_complaint(session, staff
     session.commit()
     assert card.complaint_flag is flagged and card.satisfaction == score and card.problems == "洗车不干净"
     assert card.callback_result == "reached" and card.column == "done"
+    from careboard.models import Complaint
+    opened = session.scalars(select(Complaint).where(Complaint.callback_card_id == card.id)).all()
+    assert len(opened) == (1 if flagged else 0)
+    if flagged:
+        assert opened[0].channel == "callback" and opened[0].customer_id == card.customer_id
+        assert "洗车不干净" in opened[0].description
 
 
 def test_reached_needs_a_satisfaction_and_changes_nothing_without(session, staff):

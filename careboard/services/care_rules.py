@@ -655,7 +655,22 @@ def record_callback(session: Session, card: Card, *, actor: User, seen_version: 
     board_service.complete_card(session, card, actor=actor, seen_version=seen_version, note=note)
     if not reached and card.callback_result == CallbackResult.NOT_REACHED.value:
         retry = _retry(session, card, actor, settings, now)
+    if card.complaint_flag:
+        _open_complaint(session, card, actor, comments, problems, settings, now)
     return retry
+
+
+def _open_complaint(session: Session, card: Card, actor: User, comments: str, problems: str | None,
+                    s: StoreSettings, now: datetime) -> None:
+    """A dissatisfied callback opens a complaint with the callback linked."""
+    from careboard.services import complaints
+    aftersales = card.role in (Role.AFTERSALES_CARE.value, Role.AFTERSALES_SERVICE.value)
+    text = "\n".join(part for part in (
+        _("Dissatisfied callback (satisfaction %(n)d): %(title)s", n=card.satisfaction, title=card.title),
+        comments, problems or "") if part)
+    complaints.log_complaint(session, actor=actor, channel="callback", category="service" if aftersales else "sales",
+                             department="aftersales" if aftersales else "sales", description=text,
+                             received_at=now, customer_id=card.customer_id, callback_card=card, s=s)
 
 
 def _retry(session: Session, card: Card, actor: User, s: StoreSettings, now: datetime) -> Card:

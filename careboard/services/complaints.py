@@ -263,3 +263,66 @@ def figures(session: Session, *, start: datetime, end: datetime, s: StoreSetting
         average_resolve_hours=sum(hours) / len(hours) if hours else None,
         p90_resolve_hours=hours[max(0, math.ceil(0.9 * len(hours)) - 1)] if hours else None,
         reopen_rate=rate(sum(1 for c in rows if c.reopen_count)))
+
+
+# ---------------------------------------------------------------- intake helpers and lists
+
+
+def resolve_customer(session: Session, lookup: str | None, name: str | None):
+    """The customer a caller names by phone or plate; a new customer when a phone and a name are given
+    and nobody has that phone; None when nothing is given. Raises FieldError for a bad phone or plate."""
+    from careboard.models import Customer, Vehicle
+    from careboard.services import customers
+    lookup = (lookup or "").strip()
+    if not lookup:
+        return None
+    digits = "".join(ch for ch in lookup if ch.isdigit())
+    if len(digits) >= 11 or lookup.startswith("+"):
+        mobile = customers.normalize_mobile(lookup)
+        found = customers.find_customer_by_mobile(session, mobile)
+        if found is None and (name or "").strip():
+            found = customers.create_customer(session, name=name, mobile=mobile)
+        return found
+    plate = customers.normalize_plate(lookup)
+    return session.scalar(select(Customer).join(Vehicle, Vehicle.customer_id == Customer.id)
+                          .where(Vehicle.plate == plate).limit(1))
+
+
+@dataclass(frozen=True)
+class ComplaintFilters:
+    state: str | None = None            # "open" | "overdue" | "closed"
+    department: str | None = None
+    category: str | None = None
+    month: str | None = None            # "2026-11", in the store's time zone
+
+
+@dataclass
+class ComplaintRow:
+    complaint: Complaint
+    due: datetime | None
+    overdue: bool
+
+
+def list_complaints(session: Session, filters: ComplaintFilters, *, now: datetime, s: StoreSettings) -> list[ComplaintRow]:
+    query = select(Complaint).order_by(Complaint.received_at.desc())
+    if filters.state in ("open", "overdue"):
+        query = query.where(Complaint.status != S.CLOSED.value)
+    elif filters.state == "closed":
+        query = query.where(Complaint.status == S.CLOSED.value)
+    if filters.department:
+        query = query.where(Complaint.department == filters.department)
+    if filters.category:
+        query = query.where(Complaint.category == filters.category)
+    if filters.month:
+        year, month = (int(part) for part in filters.month.split("-"))
+        start = datetime(year, month, 1, tzinfo=s.zone)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=s.zone)
+        query = query.where(Complaint.received_at >= start, Complaint.received_at < end)
+    rows = [ComplaintRow(c, deadline(c, s), is_overdue(c, now, s)) for c in session.scalars(query)]
+    return [r for r in rows if r.overdue] if filters.state == "overdue" else rows
+
+
+def steps_of(session: Session, complaint: Complaint) -> list[ComplaintStep]:
+    from sqlalchemy.orm import selectinload
+    return session.scalars(select(ComplaintStep).where(ComplaintStep.complaint_id == complaint.id)
+                           .options(selectinload(ComplaintStep.actor)).order_by(ComplaintStep.id)).all()

@@ -45,3 +45,6 @@
     arm();
   }
 })();
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
+});

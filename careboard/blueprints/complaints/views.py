@@ -1,0 +1,159 @@
+"""Complaints: intake, the list with its filters, one complaint's page (its steps, clock and the
+printable handling form), and the actions on it."""
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from careboard import policy
+from careboard.blueprints.board.forms import local_to_utc
+from careboard.blueprints.complaints import bp
+from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.i18n import store
+from careboard.models import Card, Category, Channel, Complaint, ComplaintStatus, Department, Notification
+from careboard.services import DomainError, board, complaints
+from careboard.services.customers import FieldError
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def load_complaint_or_404(complaint_id: int) -> Complaint:
+    complaint = db.session.get(Complaint, complaint_id)
+    if complaint is None:
+        abort(404)
+    return complaint
+
+
+@bp.get("/")
+@policy.staff
+def index():
+    args = request.args
+    filters = complaints.ComplaintFilters(
+        state=args.get("state") if args.get("state") in ("open", "overdue", "closed") else None,
+        department=args.get("department") if args.get("department") in {d.value for d in Department} else None,
+        category=args.get("category") if args.get("category") in {c.value for c in Category} else None,
+        month=args.get("month") if MONTH.match(args.get("month") or "") else None)
+    rows = complaints.list_complaints(db.session, filters, now=utcnow(), s=store())
+    notices = db.session.scalars(complaints.unread_notifications(current_user)).all() \
+        if policy.can_close_complaint(current_user) else []
+    return render_template("complaints/index.html", rows=rows, filters=filters, notices=notices,
+                           Department=Department, Category=Category, ComplaintStatus=ComplaintStatus,
+                           read_form=ReadForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@policy.staff
+def new_complaint():
+    form = IntakeForm()
+    if form.validate_on_submit():
+        try:
+            customer = complaints.resolve_customer(db.session, form.lookup.data, form.name.data)
+            complaint = complaints.log_complaint(
+                db.session, actor=current_user, channel=form.channel.data, category=form.category.data,
+                department=form.department.data, description=form.description.data, severity=form.severity.data,
+                customer_id=customer.id if customer else None,
+                received_at=local_to_utc(form.received_at.data, store().zone) or utcnow(), s=store())
+        except FieldError as error:
+            db.session.rollback()
+            form.lookup.errors.append(str(error))
+        except DomainError as error:
+            db.session.rollback()
+            form.description.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Complaint #%(id)d logged; it is on the board now.", id=complaint.id), "success")
+            return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
+    return render_template("complaints/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/<int:complaint_id>")
+@policy.staff
+def show_complaint(complaint_id: int, *, error: str | None = None, status: int = 200):
+    complaint = load_complaint_or_404(complaint_id)
+    card = board.get_card(db.session, complaint.card_id)
+    current = ComplaintStatus(complaint.status)
+    nxt = complaints.NEXT.get(current)
+    context = dict(
+        complaint=complaint, card=card, steps=complaints.steps_of(db.session, complaint),
+        due=complaints.deadline(complaint, store()), overdue=complaints.is_overdue(complaint, utcnow(), store()),
+        current=current, next_status=nxt, error=error,
+        may_move=policy.can_move_complaint(current_user, card), may_close=policy.can_close_complaint(current_user),
+        step_form=StepForm(data={"to": nxt.value if nxt else "", "version": complaint.version}, formdata=None),
+        callback_form=SecondCallbackForm(data={"version": complaint.version}, formdata=None),
+        deadline_form=DeadlineForm(data={"version": complaint.version}, formdata=None),
+        Department=Department, Category=Category, Channel=Channel, ComplaintStatus=ComplaintStatus)
+    return render_template("complaints/detail.html", **context), status
+
+
+def _act(complaint: Complaint, change, form):
+    if not form.validate_on_submit():
+        return show_complaint(complaint.id, error="; ".join(e for es in form.errors.values() for e in es), status=422)
+    try:
+        change()
+        db.session.flush()
+    except board.Conflict:
+        db.session.rollback()
+        return show_complaint(complaint.id, status=409, error=_(
+            "Someone else changed this complaint in the meantime. Below is how it is now; nothing was overwritten."))
+    except board.Forbidden:
+        db.session.rollback()
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        return show_complaint(complaint.id, error=str(error), status=422)
+    db.session.commit()
+    return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
+
+
+@bp.post("/<int:complaint_id>/step")
+@policy.staff
+def advance_complaint(complaint_id: int):
+    complaint = load_complaint_or_404(complaint_id)
+    form = StepForm()
+    return _act(complaint, lambda: complaints.advance(
+        db.session, complaint, actor=current_user, to=form.to.data, seen_version=form.version.data, now=utcnow(),
+        s=store(), note=form.note.data, solution=form.solution.data), form)
+
+
+@bp.post("/<int:complaint_id>/second-callback")
+@policy.staff
+def second_callback(complaint_id: int):
+    complaint = load_complaint_or_404(complaint_id)
+    form = SecondCallbackForm()
+    return _act(complaint, lambda: complaints.second_callback(
+        db.session, complaint, actor=current_user, satisfied=form.satisfied.data == "yes",
+        seen_version=form.version.data, now=utcnow(), s=store(), note=form.note.data), form)
+
+
+@bp.post("/<int:complaint_id>/deadline")
+@policy.supervisor
+def change_deadline(complaint_id: int):
+    complaint = load_complaint_or_404(complaint_id)
+    form = DeadlineForm()
+    return _act(complaint, lambda: complaints.change_deadline(
+        db.session, complaint, actor=current_user, due=local_to_utc(form.due.data, store().zone),
+        seen_version=form.version.data), form)
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@policy.supervisor
+def read_notification(notification_id: int):
+    notice = db.session.get(Notification, notification_id)
+    if notice is None:
+        abort(404)
+    try:
+        complaints.mark_read(db.session, notice, user=current_user, now=utcnow())
+    except board.Forbidden:
+        abort(403)
+    db.session.commit()
+    return redirect(url_for("complaints.index"), code=303)
+
+
+def complaint_of_card(card: Card) -> Complaint | None:
+    from sqlalchemy import select
+    return db.session.scalar(select(Complaint).where(Complaint.card_id == card.id))
