@@ -90,11 +90,26 @@ def overdue_badge(oob: bool = False) -> Markup:
     return Markup(render_template("board/_overdue_badge.html", count=count, oob=oob))
 
 
+def escalation_badge() -> Markup:
+    """Supervisors and the director: their unread escalation notices, linking to the complaints page."""
+    if not current_user.is_authenticated or not policy.can_close_complaint(current_user) \
+            or not allowed("complaints.index"):
+        return Markup("")
+    from sqlalchemy import func, select
+
+    from careboard.extensions import db
+    from careboard.models import Notification
+    count = db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+    return Markup(render_template("complaints/_badge.html", count=count)) if count else Markup("")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role, Column=Column,
                                  Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
-                                 overdue_badge=overdue_badge, rule_label=rule_label)
+                                 overdue_badge=overdue_badge, escalation_badge=escalation_badge,
+                                 rule_label=rule_label)
 
     @app.context_processor
     def shell():

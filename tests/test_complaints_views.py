@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from careboard.models import Card, Complaint, Level, Notification, Role
+from careboard.models import Card, Complaint, Notification, Role
 from careboard.services import care_rules
 from tests.factories import make_customer, make_user
 
@@ -109,3 +109,16 @@ def test_the_printable_handling_form(client, auth, team, session):
 def test_complaint_pages_need_login(client, team):
     assert client.get("/complaints/").status_code == 302
     assert client.get("/complaints/new").status_code == 302
+
+
+def test_the_header_badge_counts_unread_escalations(client, auth, team, session):
+    _logged(client, auth)
+    auth.login("supervisor")
+    assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)
+    care_rules.tick(session, now=datetime.now(timezone.utc) + timedelta(hours=1))
+    session.commit()
+    html = client.get("/complaints/").get_data(as_text=True)
+    assert 'id="escalation-badge"' in html and "<strong>1</strong>" in html.split('id="escalation-badge"')[1][:300]
+    auth.logout()
+    auth.login("sales1")
+    assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)

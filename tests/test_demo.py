@@ -83,3 +83,15 @@ def test_demo_customers_give_tick_a_realistic_day(app, session):
     roles = dict(session.execute(select(Card.source, Card.role).where(Card.customer_id.is_not(None))).all())
     assert all(roles[s] == "sales_care" for s in roles if s.startswith("sale_"))
     assert all(roles[s] == "insurance_renewal" for s in roles if s == "insurance")
+
+
+def test_demo_complaints_in_various_steps_two_overdue(app, session):
+    from careboard.dbtypes import utcnow
+    from careboard.models import Complaint
+    from careboard.services import complaints, settings
+    _run(app)
+    rows = session.scalars(select(Complaint)).all()
+    assert len(rows) == 12
+    assert len({c.status for c in rows}) >= 4
+    s = settings.load(session)
+    assert sum(1 for c in rows if complaints.is_overdue(c, utcnow(), s)) == 2

@@ -59,6 +59,7 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
     session.flush()
     created += load_board_demo(session)
     created += load_customer_demo(session)
+    created += load_complaint_demo(session)
     from careboard.dbtypes import utcnow
     from careboard.services import care_rules
     report = care_rules.tick(session, now=utcnow())
@@ -255,3 +256,53 @@ def load_customer_demo(session: Session, *, today=None, count: int = DEMO_CUSTOM
             day += timedelta(days=rng.randint(90, 200))
     session.flush()
     return [f"{count} demo customers with {sales} deliveries and {visits} service visits"]
+
+
+# (description, category, department, channel, hours ago received, steps taken, hours between steps)
+DEMO_COMPLAINTS = [
+    ("保养等待时间过长，预约了还等了两个小时", "service", "aftersales", "phone", 1.5, 0, 0),        # overdue response
+    ("维修后异响仍未解决，已经第三次进站", "service", "aftersales", "hotline", 40, 2, 0.5),        # overdue solution
+    ("销售顾问承诺的赠品没有兑现", "sales", "sales", "showroom", 0.2, 0, 0),
+    ("洗车不干净，内饰有污渍", "service", "aftersales", "callback", 5, 2, 0.3),
+    ("交车时讲解不清楚，不会用导航", "sales", "sales", "callback", 20, 3, 2),
+    ("配件等待超过一周", "parts", "aftersales", "phone", 50, 4, 8),
+    ("前台接待态度冷淡", "attitude", "customer_care", "online", 70, 5, 6),
+    ("休息区空调太冷", "facilities", "administration", "showroom", 100, 5, 8),
+    ("保险理赔进度慢", "other", "aftersales", "hotline", 30, 3, 4),
+    ("试驾车预约被临时取消", "sales", "sales", "phone", 8, 2, 1),
+    ("保养价格与报价不一致", "service", "aftersales", "phone", 26, 4, 3),
+    ("车友会活动报名后没人通知", "other", "marketing", "online", 120, 5, 10),
+]
+
+
+def load_complaint_demo(session: Session) -> list[str]:
+    """A dozen complaints in various steps, two of them overdue. Skipped when complaints exist."""
+    from datetime import timedelta
+
+    from careboard.dbtypes import utcnow
+    from careboard.models import Complaint
+    from careboard.services import complaints, settings
+    if session.scalar(select(Complaint.id).limit(1)) is not None:
+        return []
+    s = settings.load(session)
+    phone = session.scalar(select(User).where(User.username == "phone1"))
+    boss = session.scalar(select(User).where(User.username == "supervisor"))
+    if phone is None or boss is None:
+        return []
+    now = utcnow()
+    order = [complaints.S.RESPONDED, complaints.S.HANDED_OFF, complaints.S.SOLUTION_PROPOSED, complaints.S.RESOLVED]
+    for description, category, department, channel, hours_ago, steps, gap in DEMO_COMPLAINTS:
+        received = now - timedelta(hours=hours_ago)
+        complaint = complaints.log_complaint(session, actor=phone, channel=channel, category=category,
+                                             department=department, description=description, received_at=received,
+                                             s=s)
+        at = received
+        for to in order[:min(steps, 4)]:
+            at += timedelta(hours=gap)
+            complaints.advance(session, complaint, actor=boss, to=to, seen_version=complaint.version, now=at, s=s,
+                               solution="致歉并免费处理" if to is complaints.S.SOLUTION_PROPOSED else None)
+        if steps >= 5:
+            complaints.second_callback(session, complaint, actor=boss, satisfied=True, seen_version=complaint.version,
+                                       now=at + timedelta(hours=gap), s=s)
+    session.flush()
+    return [f"{len(DEMO_COMPLAINTS)} demo complaints"]
