@@ -122,3 +122,11 @@ def test_the_header_badge_counts_unread_escalations(client, auth, team, session)
     auth.logout()
     auth.login("sales1")
     assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)
+
+
+def test_the_complaint_card_links_to_its_complaint(client, auth, team, session):
+    _logged(client, auth)
+    complaint = session.scalar(select(Complaint))
+    auth.login("supervisor")
+    drawer = client.get(f"/board/cards/{complaint.card_id}", headers={"HX-Request": "true", "HX-Target": "drawer"})
+    assert f"/complaints/{complaint.id}" in drawer.get_data(as_text=True)

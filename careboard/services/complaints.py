@@ -326,3 +326,7 @@ def steps_of(session: Session, complaint: Complaint) -> list[ComplaintStep]:
     from sqlalchemy.orm import selectinload
     return session.scalars(select(ComplaintStep).where(ComplaintStep.complaint_id == complaint.id)
                            .options(selectinload(ComplaintStep.actor)).order_by(ComplaintStep.id)).all()
+
+
+def complaint_id_of_card(session: Session, card_id: int) -> int | None:
+    return session.scalar(select(Complaint.id).where(Complaint.card_id == card_id))
