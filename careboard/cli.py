@@ -60,9 +60,11 @@ def init_app(app: Flask) -> None:
         """Create the first administrator of a real store."""
         from careboard.models import Level, Role
         from careboard.services import accounts
+        from careboard.services import checklist
         try:
             accounts.create_user(db.session, username=username, display_name=display_name,
                                  role=Role.ANALYST, level=Level.ADMIN, password=password)
+            checklist.ensure_default_areas(db.session)          # a new store starts with the default 5S set
         except DomainError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None

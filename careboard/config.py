@@ -27,7 +27,11 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024                # a bigger request is refused with 413
+    CAREBOARD_UPLOAD_FOLDER: str | None = None           # None: instance/uploads
+    PHOTO_MAX_BYTES = 15 * 1024 * 1024                   # one photo as the tablet sends it
+    PHOTO_MAX_PIXELS = 50_000_000                        # width × height before decoding (decompression bombs)
+    PHOTO_MAX_SIDE = 2560                                # stored photos are scaled down to this long side
     WTF_CSRF_TIME_LIMIT = None                           # valid for the session; idle logout ends it
     PASSWORD_HASH_METHOD = "scrypt"
     SESSION_COOKIE_NAME = "careboard_session"
@@ -66,6 +70,7 @@ ENVIRONMENT = {
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "CAREBOARD_PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
     "CAREBOARD_AUTO_TICK_SECONDS": "CAREBOARD_AUTO_TICK_SECONDS",
+    "CAREBOARD_UPLOAD_FOLDER": "CAREBOARD_UPLOAD_FOLDER",
 }
 INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS"}
 

@@ -98,6 +98,16 @@ def can_edit_customers(user: User) -> bool:
     return user.is_authenticated and (user.level >= Level.SUPERVISOR or user.role in editing_roles)
 
 
+def can_edit_checklists(user: User) -> bool:
+    """The 5S areas and their items: supervisors and the director."""
+    return user.is_authenticated and user.level >= Level.SUPERVISOR
+
+
+def can_verify_rectification(user: User) -> bool:
+    """A rectification (限时整改) is verified by a supervisor, from its before and after photos."""
+    return user.is_authenticated and user.level >= Level.SUPERVISOR
+
+
 def can_move_complaint(user: User, card) -> bool:
     """The complaint's responsible person (its card's assignee) and supervisors move it."""
     return user.is_authenticated and (user.level >= Level.SUPERVISOR or card.assignee_id == user.id)

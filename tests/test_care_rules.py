@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 
 from careboard.extensions import db
 from careboard.models import CallbackResult, Card, Level, Role
-from careboard.services import care_rules, customers, settings
+from careboard.services import care_rules, checklist, customers, settings
 from careboard.services.care_rules import add_months, birthday_in
 from tests.factories import make_customer, make_user, make_vehicle
 
@@ -159,14 +159,18 @@ def test_holiday_greetings_one_card_per_sales_care_person(session, staff):
     tick(session, "2026-09-28T08:00")                   # National Day 10-01, three days ahead
     greetings = [c for c in cards(session, "holiday") if "国庆节" in c.title]
     assert sorted(c.assignee_id for c in greetings) == sorted([staff["sales1"].id, staff["sales2"].id])
-    assert [c.source for c in tick(session, "2026-09-29T08:00").created] == ["inspection"]
+    assert [c.source for c in tick(session, "2026-09-29T08:00").created] == []
 
 
-def test_the_morning_inspection_card(session, staff):
+def test_the_morning_inspection_cards_one_per_checklist_area(session, staff):
+    assert tick(session, "2026-11-24T08:00").created == []                # no areas set up: no cards
+    checklist.ensure_default_areas(session)
     tick(session, "2026-11-25T07:30")
     tick(session, "2026-11-25T10:00")
-    [card] = cards(session, "inspection")
-    assert card.kind == "inspection" and card.role == "sales_care" and card.due_at == at("2026-11-25T23:59")
+    made = cards(session, "inspection")
+    assert len(made) == len(checklist.DEFAULT_AREAS)
+    [display] = [c for c in made if "展车" in c.title]
+    assert display.kind == "inspection" and display.role == "sales_care" and display.due_at == at("2026-11-25T23:59")
 
 
 def test_tick_is_idempotent(session, staff):
@@ -340,6 +344,7 @@ def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
     care_rules._last_check["at"] = 0.0
     with app.app_context():
         make_user(db.session, "sales9", role=Role.SALES_CARE)
+        checklist.ensure_default_areas(db.session)
         db.session.commit()
     client = app.test_client()
     client.get("/healthz")
@@ -348,7 +353,8 @@ def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
             thread.join(timeout=10)
     with app.app_context():
         assert db.session.get(RuleState, "last_tick_at") is not None
-        assert db.session.scalar(select(func.count(Card.id)).where(Card.source == "inspection")) == 1
+        assert db.session.scalar(select(func.count(Card.id)).where(Card.source == "inspection")) == \
+            len(checklist.DEFAULT_AREAS)
         first = db.session.get(RuleState, "last_tick_at").value
     client.get("/healthz")                                   # within the interval: no second tick
     with app.app_context():

@@ -1,12 +1,16 @@
 """Models, one module per aggregate. Importing this package registers every table with the metadata."""
 from careboard.models.cards import (CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority,
                                     SlaState)
+from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistRun, FiveS, Photo, PhotoLink,
+                                        PhotoStage, Result, RunAnswer, RunStatus)
 from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
                                          Notification)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
 from careboard.models.settings import Setting
 from careboard.models.users import Level, Role, User
 
-__all__ = ["Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
+__all__ = ["ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
+           "RunAnswer", "RunStatus",
+           "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
            "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer", "EventKind",
            "Level", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting", "SlaState", "User", "Vehicle"]

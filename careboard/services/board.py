@@ -158,7 +158,7 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
     if to_assignee is not None and not to_assignee.active:
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_assignee.display_name))
     if to_column == Column.DONE.value and card.column != Column.DONE.value:
-        _require_outcome(card, card.outcome_note)
+        _check_done(session, card, actor, card.outcome_note)
     if card.column == Column.DONE.value and to_column != Column.DONE.value:
         return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position)
     from_column, from_assignee = card.column, card.assignee
@@ -203,9 +203,14 @@ def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: Us
     return len(cards)
 
 
-def _require_outcome(card: Card, note: str | None) -> None:
+def _check_done(session: Session, card: Card, actor: User, note: str | None) -> None:
+    """What a card of some kinds needs before it is done: a callback its outcome, a checklist card its
+    submitted run or its supervisor's verification."""
     if card.kind == CardKind.CALLBACK.value and not (note or "").strip():
         raise DomainError(_("A callback needs its outcome before it is done: write what the customer said."))
+    if card.kind in (CardKind.INSPECTION.value, CardKind.RECTIFICATION.value):
+        from careboard.services import checklist
+        checklist.check_done(session, card, actor)
 
 
 def _mark_done(session: Session, card: Card, actor: User, note: str | None) -> None:
@@ -222,7 +227,7 @@ def complete_card(session: Session, card: Card, *, actor: User, seen_version: in
     if card.column == Column.DONE.value:
         raise DomainError(_("This card is already done."))
     note = (note or "").strip() or None
-    _require_outcome(card, note)
+    _check_done(session, card, actor, note)
     if note:
         card.outcome_note = note
     _place(session, card, Column.DONE.value, card.assignee, None)

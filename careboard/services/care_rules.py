@@ -333,8 +333,6 @@ def plan_days(session: Session, start: date, end: date, s: StoreSettings, today:
             cards += _in(_vehicle_cards(row, s), start, end)
     cards += plan_birthdays(session, start, end, s)
     cards += plan_holidays(session, start, end, s)
-    if start <= today <= end:
-        cards += plan_inspections(today)
     return cards
 
 
@@ -365,14 +363,6 @@ def plan_holidays(session: Session, start: date, end: date, s: StoreSettings) ->
                 kind=CardKind.REMINDER.value, title=f"节日问候：{name}（{day.month}月{day.day}日）给我的客户发送祝福",
                 create_on=create_on, due_on=day - timedelta(days=1), preferred_id=user_id))
     return cards
-
-
-def plan_inspections(day: date) -> list[Planned]:
-    """The morning's inspection cards (the 5S checklist adds its areas)."""
-    return [Planned(rule="inspection", key=f"inspection:display_cars:{day.isoformat()}",
-                    role=Role.SALES_CARE.value, kind=CardKind.INSPECTION.value,
-                    title=f"展车检查：展车清洁、胎压、座椅与资料摆放（{day.month}月{day.day}日）",
-                    create_on=day, due_on=day, priority=Priority.HIGH)]
 
 
 def _chunks(items: list, size: int):
@@ -434,9 +424,11 @@ def tick(session: Session, *, now: datetime) -> TickReport:
         report.days = (start, today)
 
     planned += plan_late_rows(session, s, today, floor)
+    from careboard.services import checklist, complaints
+    planned += checklist.plan_inspections(session, today)      # every tick: an area added today gets its card
     created = create_planned(session, [p for p in planned if p.due_on >= floor], s)
+    checklist.create_runs(session, created)
     report.created, report.skipped_existing = created, len(planned) - len(created)
-    from careboard.services import complaints
     report.escalated = complaints.escalate(session, now=now, s=s)
     _set_state(session, "days_done", today.isoformat())
     _set_state(session, "last_tick_at", now.isoformat())

@@ -60,6 +60,7 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
     created += load_board_demo(session)
     created += load_customer_demo(session)
     created += load_complaint_demo(session)
+    created += load_checklist_demo(session)
     from careboard.dbtypes import utcnow
     from careboard.services import care_rules
     report = care_rules.tick(session, now=utcnow())
@@ -306,3 +307,76 @@ def load_complaint_demo(session: Session) -> list[str]:
                                        now=at + timedelta(hours=gap), s=s)
     session.flush()
     return [f"{len(DEMO_COMPLAINTS)} demo complaints"]
+
+
+def demo_photo(seed: int) -> bytes:
+    """A stand-in for a tablet photo: a grey scene with a red mark where the fault is."""
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (640, 480), (180 + seed % 40, 182, 186))
+    draw = ImageDraw.Draw(image)
+    x, y = 120 + (seed * 53) % 360, 100 + (seed * 31) % 240
+    draw.rectangle((40, 300, 600, 460), fill=(120, 110, 100))
+    draw.ellipse((x, y, x + 120, y + 120), outline=(210, 30, 30), width=8)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
+    """The default 5S areas and the last `days` days of checks: mostly passes, a few failed items with
+    photos, their rectifications mostly put right and verified. Skipped when runs exist."""
+    import io
+    import random
+    from datetime import timedelta
+
+    from careboard.dbtypes import utcnow
+    from careboard.models import ChecklistRun, Result
+    from careboard.services import board, care_rules, checklist, photos, settings
+    made = checklist.ensure_default_areas(session)
+    created = [f"{made} 5S areas"] if made else []
+    if session.scalar(select(ChecklistRun.id).limit(1)) is not None:
+        return created
+    s = settings.load(session)
+    boss = session.scalar(select(User).where(User.username == "supervisor"))
+    if boss is None:
+        return created
+    rng = random.Random(5)
+    today = board.today(utcnow(), s)
+    runs = 0
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        cards = care_rules.create_planned(session, checklist.plan_inspections(session, day), s)
+        for run in checklist.create_runs(session, cards):
+            run = checklist.get_run(session, run.id)
+            card = board.get_card(session, run.card_id)
+            inspector = card.assignee or boss
+            morning = care_rules.due_at(day, s.zone) - timedelta(hours=14, minutes=rng.randint(0, 90))
+            for answer in run.answers:
+                roll = rng.random()
+                result = Result.FAIL if roll < 0.07 else Result.NA if roll < 0.1 else Result.PASS
+                checklist.answer_item(session, run, answer, actor=inspector, result=result.value,
+                                      note="现场拍照" if result == Result.FAIL else None)
+                if result == Result.FAIL:
+                    prepared = photos.prepare(io.BytesIO(demo_photo(answer.id)), "demo.jpg")
+                    checklist.add_before_photo(session, run, answer, actor=inspector,
+                                               photo=photos.store(session, prepared, actor=inspector))
+            rectifications = checklist.submit_run(session, run, actor=inspector, s=s)
+            run.submitted_at = card.completed_at = morning
+            for rect in rectifications:
+                answer = checklist.answer_of_card(session, rect.id)
+                if back <= 1 or rng.random() < 0.15:
+                    continue                                     # still open (one of them late)
+                person = rect.assignee or boss
+                prepared = photos.prepare(io.BytesIO(demo_photo(answer.id + 1000)), "after.jpg")
+                checklist.add_after_photo(session, rect, answer, actor=person,
+                                          photo=photos.store(session, prepared, actor=person))
+                checklist.complete_rectification(session, rect, answer, actor=person, seen_version=rect.version,
+                                                 note="已整改")
+                answer.rectified_at = morning + timedelta(hours=rng.choice((3, 6, 20, 40)))
+                checklist.verify_rectification(session, rect, actor=boss, seen_version=rect.version)
+                rect.completed_at = answer.rectified_at + timedelta(hours=1)
+            runs += 1
+    session.flush()
+    return created + [f"{runs} 5S checks over {days} days"]

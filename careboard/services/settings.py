@@ -46,6 +46,9 @@ class StoreSettings:
     complaint_solution_hours: int = 24
     complaint_resolve_hours: int = 24
     complaint_second_callback_hours: int = 24
+    # 5S checklist (services/checklist.py): a failed item is put right by the end of the day this many
+    # days after the check (1: the end of the next day).
+    rectification_days: int = 1
 
     @property
     def zone(self) -> ZoneInfo:
@@ -88,6 +91,7 @@ INTEGER_RANGES = {
     "complaint_solution_hours": (1, 240),
     "complaint_resolve_hours": (1, 240),
     "complaint_second_callback_hours": (1, 240),
+    "rectification_days": (0, 14),
 }
 
 

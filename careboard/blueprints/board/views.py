@@ -31,7 +31,7 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, SlaState, User
-from careboard.services import DomainError, board, care_rules, complaints
+from careboard.services import DomainError, board, care_rules, checklist, complaints
 from careboard.templating import render
 from careboard.urls import local_url
 
@@ -168,6 +168,9 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
         if card.kind == CardKind.CALLBACK.value else None,
         complaint_id=complaints.complaint_id_of_card(db.session, card.id)
         if card.kind == CardKind.COMPLAINT.value else None,
+        checklist_run=checklist.run_of_card(db.session, card.id) if card.kind == CardKind.INSPECTION.value else None,
+        rectification=checklist.answer_of_card(db.session, card.id)
+        if card.kind == CardKind.RECTIFICATION.value else None,
         comment_form=forms.get("comment") or CommentForm(formdata=None),
         reassign_form=ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version},
                                    formdata=None, people=people),
