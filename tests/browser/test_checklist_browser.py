@@ -79,3 +79,29 @@ def test_a_full_run_with_a_photo_and_its_rectification(browser, live_server, sho
         assert db.session.get(Card, card.id).column == "done"
     for page in (inspector, fixer, boss):
         page.context.close()
+
+
+def test_a_tap_that_cannot_be_saved_offers_a_retry_and_is_saved_by_it(browser, live_server, shot):
+    with live_server.app.app_context():
+        run = db.session.scalar(select(ChecklistRun).where(ChecklistRun.area_name == "洽谈区",
+                                                           ChecklistRun.status == "open"))
+        who = board.get_card(db.session, run.card_id).assignee.username
+    page = browser.new_context(viewport=TABLET, locale="zh-CN").new_page()
+    log_in(page, live_server, who)
+    page.goto(f"{live_server.url}/checklist/runs/{run.id}")
+    item = page.locator(".run-item").nth(0)
+    page.context.set_offline(True)                                           # the showroom Wi-Fi drops
+    item.locator("label.tri-na").click()
+    expect(item.get_by_text("未保存：网络连接失败。")).to_be_visible()
+    expect(item.locator("[data-retry]")).to_be_visible()
+    shot(page, "checklist-retry-768x1024")
+    with live_server.app.app_context():
+        assert db.session.scalar(select(RunAnswer.result).where(RunAnswer.run_id == run.id)
+                                 .order_by(RunAnswer.position)) is None
+    page.context.set_offline(False)
+    item.locator("[data-retry]").click()
+    expect(page.locator(".run-item").nth(0)).to_have_class("run-item result-na")
+    with live_server.app.app_context():
+        assert db.session.scalar(select(RunAnswer.result).where(RunAnswer.run_id == run.id)
+                                 .order_by(RunAnswer.position)) == "na"
+    page.context.close()
