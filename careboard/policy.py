@@ -108,6 +108,21 @@ def can_verify_rectification(user: User) -> bool:
     return user.is_authenticated and user.level >= Level.SUPERVISOR
 
 
+def can_enter_kpi(user: User) -> bool:
+    """The month's figures the board cannot know: supervisors and the director."""
+    return user.is_authenticated and user.level >= Level.SUPERVISOR
+
+
+def can_edit_kpi(user: User) -> bool:
+    """KPI templates: the director."""
+    return user.is_authenticated and user.level >= Level.DIRECTOR
+
+
+def can_finalize_kpi(user: User) -> bool:
+    """Finalizing (and reopening) a month's scores: the director."""
+    return user.is_authenticated and user.level >= Level.DIRECTOR
+
+
 def can_move_complaint(user: User, card) -> bool:
     """The complaint's responsible person (its card's assignee) and supervisors move it."""
     return user.is_authenticated and (user.level >= Level.SUPERVISOR or card.assignee_id == user.id)

@@ -6,10 +6,12 @@ from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistR
 from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
                                          Notification)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
+from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.settings import Setting
 from careboard.models.users import Level, Role, User
 
-__all__ = ["ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
+__all__ = ["KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate",
+           "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
            "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer", "EventKind",

@@ -1,0 +1,340 @@
+"""The scorecard: the team's ranking for a month, one person's breakdown with the cards behind each
+measured figure and a 12-month trend, the supervisor's entries, finalizing, the HR export, and the
+director's templates with a what-if."""
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from careboard import policy
+from careboard.blueprints.scorecard import bp
+from careboard.blueprints.scorecard.forms import EmptyForm, FinalizeForm, ReopenForm, TemplateForm
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.i18n import store
+from careboard.models import Card, Role, User
+from careboard.services import DomainError, board, kpi, kpi_engine
+from careboard.services.kpi_templates import DEFAULT_TEMPLATES
+from careboard.templating import render
+
+CHART_W, CHART_H, CHART_PAD = 640, 220, 32
+
+
+# ---------------------------------------------------------------- loading
+
+
+def this_month() -> str:
+    return kpi.month_of(board.today(utcnow(), store()))
+
+
+def month_or_404(text: str | None) -> str:
+    try:
+        kpi.parse_month(text or "")
+    except DomainError:
+        abort(404)
+    return text
+
+
+def person_or_404(username: str) -> User:
+    person = db.session.scalar(select(User).where(User.username == username))
+    if person is None:
+        abort(404)
+    if not kpi.may_see(current_user, person):
+        abort(403)
+    return person
+
+
+def scorecard_of(person: User, month: str) -> kpi.Scorecard:
+    cards = kpi.scorecards(db.session, [person], month, s=store())
+    if not cards:
+        abort(404)
+    return cards[0]
+
+
+# ---------------------------------------------------------------- the team
+
+
+@bp.get("/")
+@policy.staff
+def index():
+    month = request.args.get("month") or this_month()
+    month = month_or_404(month)
+    if not policy.can_see_department(current_user):
+        return redirect(url_for("scorecard.show_person", username=current_user.username, month=month), code=303)
+    cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
+    return render("scorecard/index.html", month=month, ranked=kpi.ranked(cards),
+                  finalized=kpi.is_finalized(db.session, month), events=kpi.month_events(db.session, month),
+                  months=kpi.previous_months(this_month(), 12)[::-1], finalize_form=FinalizeForm(),
+                  reopen_form=ReopenForm(), Role=Role)
+
+
+@bp.post("/months/<month>/finalize")
+@policy.director
+def finalize_month(month: str):
+    month = month_or_404(month)
+    form = FinalizeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        n = kpi.finalize(db.session, actor=current_user, month=month, s=store(), note=form.note.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("scorecard.index", month=month), code=303)
+    db.session.commit()
+    flash(_("%(month)s finalized: %(n)d scorecards frozen.", month=month, n=n), "success")
+    return redirect(url_for("scorecard.index", month=month), code=303)
+
+
+@bp.post("/months/<month>/reopen")
+@policy.director
+def reopen_month(month: str):
+    month = month_or_404(month)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the month is reopened; it is kept in the record."), "error")
+        return redirect(url_for("scorecard.index", month=month), code=303)
+    try:
+        kpi.reopen(db.session, actor=current_user, month=month, reason=form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("scorecard.index", month=month), code=303)
+    db.session.commit()
+    flash(_("%(month)s reopened; figures can be changed until it is finalized again.", month=month), "success")
+    return redirect(url_for("scorecard.index", month=month), code=303)
+
+
+@bp.get("/months/<month>/export.xlsx")
+@policy.supervisor
+def export_month(month: str):
+    from openpyxl import Workbook
+    month = month_or_404(month)
+    cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
+    book = Workbook(write_only=True)
+    summary = book.create_sheet(_("Ranking"))
+    summary.append([_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
+                    _("Coefficients"), _("Finalized")])
+    for rank, card in kpi.ranked(cards):
+        coefficients = "; ".join(f"{c['name']} ×{c['factor']}" for c in card.computation["coefficients"]
+                                 if c["factor"] is not None)
+        summary.append([rank, card.person.display_name, card.person.username, Role(card.person.role).label,
+                        card.total, _("yes") if card.computation["complete"] else _("no"), coefficients,
+                        _("yes") if card.finalized else _("no")])
+    by_role: dict[str, list[kpi.Scorecard]] = {}
+    for card in cards:
+        by_role.setdefault(card.person.role, []).append(card)
+    for role, members in by_role.items():
+        sheet = book.create_sheet(str(Role(role).label)[:31])
+        metrics = members[0].computation["metrics"]
+        header = [_("Name"), _("Account")]
+        for m in metrics:
+            header += [f"{m['name']} ({_('value')})", f"{m['name']} ({_('score')})"]
+        sheet.append(header + [_("Total")])
+        for card in members:
+            row = [card.person.display_name, card.person.username]
+            for m in card.computation["metrics"]:
+                raw = m["raw"]
+                row += [json.dumps(raw, ensure_ascii=False) if isinstance(raw, (dict, list)) else raw,
+                        m["score_rounded"]]
+            sheet.append(row + [card.total])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"scorecard-{month}.xlsx")
+
+
+# ---------------------------------------------------------------- one person
+
+
+def chart(points: list[tuple[str, float | None]]) -> dict:
+    """Coordinates of the trend chart (0–100 on the y axis), drawn as SVG by the template."""
+    step = (CHART_W - 2 * CHART_PAD) / max(len(points) - 1, 1)
+    dots = []
+    for i, (month, total) in enumerate(points):
+        x = CHART_PAD + i * step
+        y = None if total is None else CHART_H - CHART_PAD - (CHART_H - 2 * CHART_PAD) * min(max(total, 0), 100) / 100
+        dots.append({"month": month, "total": total, "x": round(x, 1), "y": None if y is None else round(y, 1)})
+    line = " ".join(f"{d['x']},{d['y']}" for d in dots if d["y"] is not None)
+    grid = [{"value": v, "y": round(CHART_H - CHART_PAD - (CHART_H - 2 * CHART_PAD) * v / 100, 1)}
+            for v in (0, 25, 50, 75, 100)]
+    return {"width": CHART_W, "height": CHART_H, "pad": CHART_PAD, "dots": dots, "line": line, "grid": grid}
+
+
+@bp.get("/people/<username>/<month>")
+@policy.staff
+def show_person(username: str, month: str):
+    if month.endswith(".json"):
+        return person_json(username, month[:-5])
+    month = month_or_404(month)
+    person = person_or_404(username)
+    card = scorecard_of(person, month)
+    points = kpi.trend(db.session, person, month, s=store())
+    return render("scorecard/person.html", card=card, person=person, month=month, chart=chart(points),
+                  may_enter=policy.can_enter_kpi(current_user) and not card.finalized, Role=Role,
+                  months=kpi.previous_months(this_month(), 12)[::-1])
+
+
+def person_json(username: str, month: str):
+    month = month_or_404(month)
+    person = person_or_404(username)
+    card = scorecard_of(person, month)
+    return jsonify({"username": person.username, "name": person.display_name, "role": person.role,
+                    "month": month, "finalized": card.finalized, **card.computation, "measures": card.measures,
+                    "trend": [{"month": m, "total": t} for m, t in kpi.trend(db.session, person, month, s=store())]})
+
+
+@bp.get("/people/<username>/<month>/measures/<code>")
+@policy.staff
+def measure_cards(username: str, month: str, code: str):
+    """The cards behind a measured figure: a score anyone can trace."""
+    month = month_or_404(month)
+    person = person_or_404(username)
+    card = scorecard_of(person, month)
+    measured = card.measures.get(code)
+    if measured is None:
+        abort(404)
+    ids = measured["cards"][:2000]
+    cards = {c.id: c for c in db.session.scalars(select(Card).where(Card.id.in_(ids)))} if ids else {}
+    return render("scorecard/measure.html", person=person, month=month, code=code, measured=measured,
+                  metric=next(m for m in card.computation["metrics"] + card.computation["coefficients"]
+                              if m["code"] == code),
+                  cards=[cards[i] for i in ids if i in cards])
+
+
+# ---------------------------------------------------------------- entries
+
+
+def _entry_fields(template: kpi_engine.Template) -> list[kpi_engine.Metric]:
+    return [m for m in template.metrics if m.source == "entered"]
+
+
+def _number(text: str, unit: str):
+    """A figure as typed; rates are typed in percent. Unreadable text goes on to the engine, which says so."""
+    text = (text or "").strip().rstrip("%").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    return float(value / 100) if unit == "rate" else float(value)
+
+
+def _read_entries(template: kpi_engine.Template) -> dict[str, object]:
+    values: dict[str, object] = {}
+    form = request.form
+    for m in _entry_fields(template):
+        key = f"m-{m.code}"
+        if m.rule == kpi_engine.WEIGHTED_RATES:
+            parts = {p.code: _number(form.get(f"{key}-{p.code}", ""), "rate") for p in m.spec.parts}
+            values[m.code] = {k: v for k, v in parts.items() if v is not None} or None
+        elif m.rule == kpi_engine.JUDGED:
+            band = form.get(f"{key}-band", "")
+            value = _number(form.get(f"{key}-value", ""), "number")
+            values[m.code] = {"band": band, **({} if value is None else {"value": value})} if band else None
+        else:
+            values[m.code] = _number(form.get(key, ""), m.unit)
+    return values
+
+
+@bp.route("/entries/<month>/<username>", methods=["GET", "POST"])
+@policy.supervisor
+def enter_figures(month: str, username: str):
+    month = month_or_404(month)
+    person = person_or_404(username)
+    template = kpi.template_for(db.session, person.role)
+    if template is None:
+        abort(404)
+    form = EmptyForm()
+    error = None
+    current = kpi.entries_of(db.session, [person.id], month)[person.id]
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        values = _read_entries(template)
+        try:
+            kpi.save_entries(db.session, actor=current_user, person=person, month=month, values=values)
+        except board.Forbidden:
+            db.session.rollback()
+            abort(403)
+        except DomainError as problem:
+            db.session.rollback()
+            error = str(problem)
+            current = {**current, **{k: v for k, v in values.items() if v is not None}}
+        else:
+            db.session.commit()
+            flash(_("Figures of %(name)s for %(month)s saved.", name=person.display_name, month=month), "success")
+            return redirect(url_for("scorecard.show_person", username=person.username, month=month), code=303)
+    response = render("scorecard/entries.html", person=person, month=month, kpi_template=template,
+                      fields=_entry_fields(template), current=current, form=form, error=error,
+                      finalized=kpi.is_finalized(db.session, month), WEIGHTED=kpi_engine.WEIGHTED_RATES,
+                      JUDGED=kpi_engine.JUDGED, Role=Role)
+    if error:
+        response.status_code = 422
+    return response
+
+
+# ---------------------------------------------------------------- templates and the what-if
+
+
+@bp.get("/templates")
+@policy.director
+def list_templates():
+    roles = sorted(set(DEFAULT_TEMPLATES) | {r for r in db.session.scalars(select(kpi.KpiTemplate.role))})
+    return render("scorecard/templates.html", roles=[(Role(r), kpi.template_for(db.session, r),
+                                                       kpi.template_row(db.session, r)) for r in roles])
+
+
+@bp.route("/templates/<role>", methods=["GET", "POST"])
+@policy.director
+def edit_template(role: str):
+    try:
+        role = Role(role).value
+    except ValueError:
+        abort(404)
+    row = kpi.template_row(db.session, role)
+    data = kpi.template_data(db.session, role) or {"role": role, "name": "", "description": "", "metrics": []}
+    form = TemplateForm(data={"definition": json.dumps(data, ensure_ascii=False, indent=2),
+                              "inputs": "{}", "version": row.version if row else None},
+                        formdata=None if request.method == "GET" else request.form)
+    result, error, status = None, None, 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            definition = _json_field(form.definition.data, _("The template"))
+            if request.form.get("action") == "save":
+                kpi.save_template(db.session, actor=current_user, role=role, data=definition,
+                                  seen_version=form.version.data)
+                db.session.commit()
+                flash(_("The template of %(role)s is saved; open months are scored with it.",
+                        role=Role(role).label), "success")
+                return redirect(url_for("scorecard.edit_template", role=role), code=303)
+            inputs = _json_field(form.inputs.data or "{}", _("The figures"))
+            result = kpi_engine.compute(kpi_engine.validate_template(definition), inputs).as_dict()
+        except board.Conflict:
+            db.session.rollback()
+            error, status = _("Someone else saved this template in the meantime; nothing was saved. Reload to "
+                              "see theirs."), 409
+        except DomainError as problem:
+            db.session.rollback()
+            error, status = str(problem), 422
+    response = render("scorecard/template_form.html", role=Role(role), form=form, result=result, error=error,
+                      saved=row is not None)
+    response.status_code = status
+    return response
+
+
+def _json_field(text: str, what: str):
+    try:
+        return json.loads(text)
+    except ValueError as problem:
+        raise DomainError(_("%(what)s is not valid JSON: %(problem)s", what=what, problem=str(problem))) from None
