@@ -248,7 +248,12 @@ def test_ranking_shares_a_rank_on_equal_totals(session, team):
 def test_trend_has_twelve_months_ending_with_the_month(session, team):
     points = kpi.trend(session, team["sales1"], "2026-11", s=settings.load(session))
     assert [m for m, _t in points] == [f"2025-{n:02d}" for n in (12,)] + [f"2026-{n:02d}" for n in range(1, 12)]
-    assert all(isinstance(t, float | int) for _m, t in points)
+    assert all(t is None for _m, t in points)                          # nothing entered, nothing due
+    card(session, team["sales1"], due="2026-10-05T23:59", done="2026-10-05T10:00")
+    kpi.save_entries(session, actor=team["supervisor"], person=team["sales1"], month="2026-09",
+                     values={"archiving": 1})
+    points = dict(kpi.trend(session, team["sales1"], "2026-11", s=settings.load(session)))
+    assert points["2026-10"] is not None and points["2026-09"] is not None and points["2026-08"] is None
 
 
 @pytest.mark.parametrize("text", ["2026-13", "26-01", "", "2026-1"])

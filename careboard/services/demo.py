@@ -61,6 +61,7 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
     created += load_customer_demo(session)
     created += load_complaint_demo(session)
     created += load_checklist_demo(session)
+    created += load_scorecard_demo(session)
     from careboard.dbtypes import utcnow
     from careboard.services import care_rules
     report = care_rules.tick(session, now=utcnow())
@@ -380,3 +381,54 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
             runs += 1
     session.flush()
     return created + [f"{runs} 5S checks over {days} days"]
+
+
+def demo_value(metric, rng):
+    """A plausible month's figure for an entered metric of any rule."""
+    from careboard.services import kpi_engine as e
+    spec = metric.spec
+    if metric.rule == e.LINEAR:
+        low, high = float(min(spec.floor, spec.target)), float(max(spec.floor, spec.target))
+        value = rng.uniform(low + (high - low) * 0.6, high * 1.02) if spec.target > spec.floor else \
+            rng.uniform(low * 0.9, low + (high - low) * 0.4)
+        return round(value, 3 if metric.unit == "rate" else 1)
+    if metric.rule == e.WEIGHTED_RATES:
+        return {p.code: round(rng.uniform(0.7, 1.05), 2) for p in spec.parts}
+    if metric.rule == e.BAND_INTERPOLATED:
+        return rng.choice((8, 15, 25, 35, 45))
+    if metric.rule == e.JUDGED:
+        band = rng.choice([b for b in spec.bands if b.max > 0] or list(spec.bands))
+        return {"band": band.code, "value": float(band.max if rng.random() < 0.5 else band.min)}
+    if metric.rule == e.COEFFICIENT:
+        thresholds = [float(step.min) for step in spec.steps if step.min is not None]
+        return rng.choice(thresholds) if thresholds else None
+    return None                                              # a gate reads another metric's value
+
+
+def load_scorecard_demo(session: Session) -> list[str]:
+    """Last month's figures for everyone with a template, finalized by the director; this month's for the
+    customer-service supervisor only (the others are still to be entered). Skipped when entries exist."""
+    import random
+
+    from careboard.dbtypes import utcnow
+    from careboard.models import KpiEntry
+    from careboard.services import board, kpi, settings
+    if session.scalar(select(KpiEntry.id).limit(1)) is not None:
+        return []
+    boss = session.scalar(select(User).where(User.username == "supervisor"))
+    director = session.scalar(select(User).where(User.username == "director"))
+    if boss is None or director is None:
+        return []
+    s = settings.load(session)
+    rng = random.Random(11)
+    this_month = kpi.month_of(board.today(utcnow(), s))
+    last_month = kpi.previous_months(this_month, 2)[0]
+    people = kpi.scorable_people(session)
+    for month, members in ((last_month, people), (this_month, [boss])):
+        for person in members:
+            template = kpi.template_for(session, person.role)
+            values = {m.code: demo_value(m, rng) for m in template.metrics if m.source == "entered"}
+            kpi.save_entries(session, actor=boss, person=person, month=month,
+                             values={k: v for k, v in values.items() if v is not None})
+    kpi.finalize(session, actor=director, month=last_month, s=s, note="演示数据")
+    return [f"scorecard figures for {len(people)} people, {last_month} finalized"]

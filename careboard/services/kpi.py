@@ -334,6 +334,7 @@ class Scorecard:
     computation: dict                       # Computation.as_dict()
     measures: dict[str, dict]               # metric code -> Measure.as_dict()
     finalized: bool
+    has_data: bool = True                   # False: nothing entered and nothing was due (an empty month)
 
     @property
     def total(self) -> float:
@@ -371,7 +372,8 @@ def compute_live(session: Session, people: list[User], month: str, *, s: StoreSe
             result = kpi_engine.compute(template, inputs)
             cards.append(Scorecard(person=person, month=month, computation=result.as_dict(),
                                    measures={code: values[person.id].as_dict() for code, values in measured.items()},
-                                   finalized=False))
+                                   finalized=False, has_data=bool(entries[person.id]) or any(
+                                       values[person.id].total for values in measured.values())))
     return cards
 
 
@@ -398,11 +400,12 @@ def ranked(cards: list[Scorecard]) -> list[tuple[int, Scorecard]]:
 
 
 def trend(session: Session, person: User, month: str, *, s: StoreSettings, months: int = 12) -> list[tuple[str, float | None]]:
-    """The person's total for each of the `months` months ending with `month` (None before any data)."""
+    """The person's total for each of the `months` months ending with `month`; None for a month with
+    nothing entered and nothing due (before the person started, or before CareBoard)."""
     points = []
     for m in previous_months(month, months):
         [card] = scorecards(session, [person], m, s=s) or [None]
-        points.append((m, card.total if card else None))
+        points.append((m, card.total if card and card.has_data else None))
     return points
 
 
