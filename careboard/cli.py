@@ -1,6 +1,8 @@
 """Command-line tools: `flask --app careboard demo` and friends."""
 from __future__ import annotations
 
+import json
+
 import click
 from flask import Flask
 
@@ -59,8 +61,7 @@ def init_app(app: Flask) -> None:
     def create_admin_command(username: str, display_name: str, password: str) -> None:
         """Create the first administrator of a real store."""
         from careboard.models import Level, Role
-        from careboard.services import accounts
-        from careboard.services import checklist
+        from careboard.services import accounts, checklist
         try:
             accounts.create_user(db.session, username=username, display_name=display_name,
                                  role=Role.ANALYST, level=Level.ADMIN, password=password)
@@ -70,3 +71,44 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(str(error)) from None
         db.session.commit()
         click.echo(f"administrator {username} created")
+
+    @app.cli.group("kpi")
+    def kpi_group() -> None:
+        """KPI scorecards (考核): score a month's figures against a role's template."""
+
+    @kpi_group.command("compute")
+    @click.option("--role", required=True, help="The role whose template scores the inputs (e.g. cs_supervisor).")
+    @click.option("--inputs", "inputs_path", required=True, metavar="FILE.json",
+                  help="The month's inputs, keyed by metric code (the format is in services/kpi_engine.py).")
+    @click.option("--template", "template_path", metavar="FILE.json",
+                  help="Score with this template instead of the role's saved (or default) one.")
+    def kpi_compute_command(role: str, inputs_path: str, template_path: str | None) -> None:
+        """Print the full computation as JSON: each metric's raw value, score and how it came about, the
+        total and the coefficients. Writes nothing."""
+        from careboard.services import kpi, kpi_engine
+        inputs = _read_json(inputs_path, "--inputs")
+        if not isinstance(inputs, dict):
+            raise click.ClickException(f"{inputs_path}: the inputs must be a JSON object keyed by metric code.")
+        if template_path:
+            template = _read_json(template_path, "--template")
+        else:
+            template = kpi.template_data(db.session, role)
+            if template is None:
+                raise click.ClickException(f"There is no KPI template for the role {role}; "
+                                           f"give one with --template.")
+        try:
+            result = kpi_engine.compute(template, inputs)
+        except (kpi_engine.TemplateError, kpi_engine.InputError) as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+
+
+def _read_json(path: str, option: str) -> object:
+    """A JSON file's contents, or a ClickException saying why the file cannot be used."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as error:
+        raise click.ClickException(f"{option} {path}: cannot be read ({error.strerror or error}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise click.ClickException(f"{option} {path}: not valid JSON ({error}).") from None

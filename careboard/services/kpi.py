@@ -198,12 +198,22 @@ def callback_success(session: Session, user_ids: list[int], start: datetime, end
                              .order_by(Card.due_at, Card.id)).all()
     if not firsts:
         return found
-    retries = {}                                           # parent card id -> (retry id, result)
-    for card_id, key, result in session.execute(
-            select(Card.id, Card.rule_key, Card.callback_result)
-            .where(Card.kind == CardKind.CALLBACK.value, Card.attempt > 1, Card.rule_key.like("retry:%"),
-                   Card.due_at >= start, Card.due_at < end + timedelta(days=31))):
-        retries[int(key.split(":", 1)[1])] = (card_id, result)
+    # Follow each unreached call to its retry ("retry:<id>") through the unique rule_key index, a level at a
+    # time, instead of reading every retry of the store.
+    retries: dict[int, tuple[int, str | None]] = {}          # parent card id -> (retry id, result)
+    frontier = [card_id for card_id, _a, result in firsts if result != "reached"]
+    for _level in range(20):
+        if not frontier:
+            break
+        found_now = []
+        for i in range(0, len(frontier), 500):
+            keys = [f"retry:{parent}" for parent in frontier[i:i + 500]]
+            for card_id, key, result in session.execute(select(Card.id, Card.rule_key, Card.callback_result)
+                                                        .where(Card.rule_key.in_(keys))):
+                retries[int(key.split(":", 1)[1])] = (card_id, result)
+                if result != "reached":
+                    found_now.append(card_id)
+        frontier = found_now
     for card_id, assignee_id, result in firsts:
         m = found[assignee_id]
         m.total += 1
