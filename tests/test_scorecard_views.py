@@ -18,28 +18,28 @@ MONTH = "2026-10"
 def test_staff_see_only_their_own(client, auth, people):
     auth.login("sales1")
     ranking = client.get(f"/scorecard/?month={MONTH}")
-    assert ranking.status_code == 303 and ranking.headers["Location"].endswith(f"/scorecard/people/sales1/{MONTH}")
-    own = client.get(f"/scorecard/people/sales1/{MONTH}")
+    assert ranking.status_code == 303 and ranking.headers["Location"].endswith(f"/scorecard/sales1/{MONTH}")
+    own = client.get(f"/scorecard/sales1/{MONTH}")
     assert own.status_code == 200 and "成交客户回访完成率" in own.get_data(as_text=True)
     assert "<svg" in own.get_data(as_text=True)
-    assert client.get(f"/scorecard/people/sales2/{MONTH}").status_code == 403
-    assert client.get(f"/scorecard/people/sales2/{MONTH}.json").status_code == 403
-    assert client.get(f"/scorecard/people/sales2/{MONTH}/measures/sales_callback").status_code == 403
+    assert client.get(f"/scorecard/sales2/{MONTH}").status_code == 403
+    assert client.get(f"/scorecard/sales2/{MONTH}.json").status_code == 403
+    assert client.get(f"/scorecard/sales2/{MONTH}/measures/sales_callback").status_code == 403
     for url in (f"/scorecard/entries/{MONTH}/sales1", f"/scorecard/months/{MONTH}/export.xlsx",
                 "/scorecard/templates", "/scorecard/templates/sales_care"):
         assert client.get(url).status_code == 403, url
     for url in (f"/scorecard/months/{MONTH}/finalize", f"/scorecard/months/{MONTH}/reopen",
                 f"/scorecard/entries/{MONTH}/sales1", "/scorecard/templates/sales_care"):
         assert client.post(url, data={"reason": "x"}).status_code == 403, url
-    assert client.get(f"/scorecard/people/nobody/{MONTH}").status_code == 404
-    assert client.get("/scorecard/people/sales1/2026-13").status_code == 404
+    assert client.get(f"/scorecard/nobody/{MONTH}").status_code == 404
+    assert client.get("/scorecard/sales1/2026-13").status_code == 404
 
 
 def test_supervisors_see_everyone_enter_figures_but_do_not_finalize(client, auth, people, session):
     auth.login("supervisor")
     page = client.get(f"/scorecard/?month={MONTH}").get_data(as_text=True)
     assert all(name in page for name in ("Sales1", "Sales2", "Supervisor", "Director"))
-    assert client.get(f"/scorecard/people/sales2/{MONTH}").status_code == 200
+    assert client.get(f"/scorecard/sales2/{MONTH}").status_code == 200
     assert client.post(f"/scorecard/months/{MONTH}/finalize").status_code == 403
     assert client.get("/scorecard/templates").status_code == 403
     form = client.get(f"/scorecard/entries/{MONTH}/supervisor").get_data(as_text=True)
@@ -50,7 +50,7 @@ def test_supervisors_see_everyone_enter_figures_but_do_not_finalize(client, auth
         "m-care_activities-value": "8", "m-sales-sales_completion": "100", "m-sales-referral": "30",
         "m-satisfaction": "10", "m-improvement-band": "some", "m-improvement-value": "7"})
     assert saved.status_code == 303
-    data = client.get(f"/scorecard/people/supervisor/{MONTH}.json").get_json()
+    data = client.get(f"/scorecard/supervisor/{MONTH}.json").get_json()
     scores = {m["code"]: m["score_rounded"] for m in data["metrics"]}
     assert scores["insurance"] == 8.2 and scores["sales"] == 16.5 and scores["satisfaction"] == 27.5
     assert data["total"] == 8.2 + 8 + 16.5 + 27.5 + 10 + 7                        # no complaints: closure 100%
@@ -114,11 +114,11 @@ def test_the_cards_behind_a_measured_figure(client, auth, people, session):
     mine = make_card(session, assignee=people["sales1"], kind="callback", title="交车3天回访：王先生", due_at=due)
     session.commit()
     auth.login("sales1")
-    page = client.get(f"/scorecard/people/sales1/{MONTH}").get_data(as_text=True)
-    assert f"/scorecard/people/sales1/{MONTH}/measures/sales_callback" in page and "0 / 1" in page
-    behind = client.get(f"/scorecard/people/sales1/{MONTH}/measures/sales_callback").get_data(as_text=True)
+    page = client.get(f"/scorecard/sales1/{MONTH}").get_data(as_text=True)
+    assert f"/scorecard/sales1/{MONTH}/measures/sales_callback" in page and "0 / 1" in page
+    behind = client.get(f"/scorecard/sales1/{MONTH}/measures/sales_callback").get_data(as_text=True)
     assert "交车3天回访：王先生" in behind and f"/board/cards/{mine.id}" in behind
-    assert client.get(f"/scorecard/people/sales1/{MONTH}/measures/archiving").status_code == 404
+    assert client.get(f"/scorecard/sales1/{MONTH}/measures/archiving").status_code == 404
 
 
 def test_the_director_tries_a_template_before_saving_it(client, auth, people, session):

@@ -168,7 +168,7 @@ def chart(points: list[tuple[str, float | None]]) -> dict:
     return {"width": CHART_W, "height": CHART_H, "pad": CHART_PAD, "dots": dots, "line": line, "grid": grid}
 
 
-@bp.get("/people/<username>/<month>")
+@bp.get("/<username>/<month>")
 @policy.staff
 def show_person(username: str, month: str):
     if month.endswith(".json"):
@@ -191,7 +191,7 @@ def person_json(username: str, month: str):
                     "trend": [{"month": m, "total": t} for m, t in kpi.trend(db.session, person, month, s=store())]})
 
 
-@bp.get("/people/<username>/<month>/measures/<code>")
+@bp.get("/<username>/<month>/measures/<code>")
 @policy.staff
 def measure_cards(username: str, month: str, code: str):
     """The cards behind a measured figure: a score anyone can trace."""
