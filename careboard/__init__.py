@@ -46,9 +46,10 @@ def create_app(config: type = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
-    from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, scorecard
+    from careboard.blueprints import (admin, auth, board, checklist, complaints, customers, main, review,
+                                      scorecard)
     for bp in (auth.bp, main.bp, board.bp, customers.bp, complaints.bp, checklist.bp, scorecard.bp,
-               admin.bp):
+               review.bp, admin.bp):
         app.register_blueprint(bp)
 
     from careboard import cli, policy

@@ -1,0 +1,1 @@
+"""The reports archive (weekly and monthly reports): filled in by another change."""

@@ -1,0 +1,80 @@
+"""The weekly review (每周例会): one screen for the Monday meeting, a meeting mode for the TV, and the
+improvement cards (PDCA) made from it."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from careboard import policy
+from careboard.blueprints.board.forms import local_to_utc
+from careboard.blueprints.review import bp
+from careboard.blueprints.review.forms import ActionForm
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.i18n import store
+from careboard.models import CallbackResult, Column, Role, SlaState, User
+from careboard.services import DomainError, board, review
+from careboard.templating import render
+
+BAR_W = 240
+
+
+def this_week() -> str:
+    return review.week_of(board.today(utcnow(), store()))
+
+
+def week_or_404(text: str | None) -> str:
+    try:
+        review.parse_week(text or "")
+    except DomainError:
+        abort(404)
+    return text
+
+
+def bars(rows: list[tuple[str, float | None]]) -> list[dict]:
+    """Horizontal bars (0–100%) for a server-rendered SVG; the numbers are printed beside each bar."""
+    return [{"label": label, "value": value, "width": round(BAR_W * (value or 0), 1), "y": 8 + i * 30}
+            for i, (label, value) in enumerate(rows)]
+
+
+def _people() -> list[User]:
+    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.role, User.display_name)).all()
+
+
+@bp.get("/")
+@policy.supervisor
+def index():
+    week = week_or_404(request.args.get("week") or this_week())
+    data = review.build_review(db.session, week, s=store(), now=utcnow())
+    return render("review/index.html", r=data, week=week, previous=review.shift_week(week, -1),
+                  following=review.shift_week(week, 1), meeting=request.args.get("mode") == "meeting",
+                  area_bars=bars([(a.name, a.pass_rate) for a in data.areas]),
+                  people_bars=bars([(p.person.display_name, p.on_time_rate) for p in data.people]),
+                  action_form=ActionForm(people=_people()), Role=Role, Column=Column, SlaState=SlaState,
+                  CallbackResult=CallbackResult, BAR_W=BAR_W)
+
+
+@bp.post("/actions")
+@policy.supervisor
+def create_action():
+    form = ActionForm(people=_people())
+    week = week_or_404(request.form.get("week"))
+    if not form.validate_on_submit():
+        flash("; ".join(e for es in form.errors.values() for e in es), "error")
+        return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
+    owner = db.session.get(User, form.owner.data) if form.owner.data else None
+    try:
+        review.create_action(db.session, actor=current_user, week=week, title=form.title.data, owner=owner,
+                             due_at=local_to_utc(form.due_at.data, store().zone), details=form.details.data or "")
+    except board.Forbidden:
+        db.session.rollback()
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
+    db.session.commit()
+    flash(_("Improvement card made; it is on the board and on next week's review."), "success")
+    return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
