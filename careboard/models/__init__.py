@@ -7,10 +7,11 @@ from careboard.models.complaints import (Category, Channel, Complaint, Complaint
                                          Notification)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
+from careboard.models.reports import Report
 from careboard.models.settings import Setting
 from careboard.models.users import Level, Role, User
 
-__all__ = ["KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate",
+__all__ = ["KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",

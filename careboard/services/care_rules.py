@@ -424,12 +424,13 @@ def tick(session: Session, *, now: datetime) -> TickReport:
         report.days = (start, today)
 
     planned += plan_late_rows(session, s, today, floor)
-    from careboard.services import checklist, complaints
+    from careboard.services import checklist, complaints, reports
     planned += checklist.plan_inspections(session, today)      # every tick: an area added today gets its card
     created = create_planned(session, [p for p in planned if p.due_on >= floor], s)
     checklist.create_runs(session, created)
     report.created, report.skipped_existing = created, len(planned) - len(created)
     report.escalated = complaints.escalate(session, now=now, s=s)
+    reports.ensure_due_reports(session, now=now, s=s)           # the Monday and the monthly report, once each
     _set_state(session, "days_done", today.isoformat())
     _set_state(session, "last_tick_at", now.isoformat())
     session.flush()
