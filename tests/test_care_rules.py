@@ -3,7 +3,7 @@ the incremental tick, assignment, and callback outcomes with retries and the com
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -12,14 +12,7 @@ from careboard.extensions import db
 from careboard.models import CallbackResult, Card, Level, Role
 from careboard.services import care_rules, checklist, customers, settings
 from careboard.services.care_rules import add_months, birthday_in
-from tests.factories import make_customer, make_user, make_vehicle
-
-SHANGHAI = timezone(timedelta(hours=8))
-
-
-def at(text: str) -> datetime:
-    """A Shanghai wall-clock time as aware UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
+from tests.factories import at, make_customer, make_user, make_vehicle
 
 
 def tick(session, when: str):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -11,14 +11,8 @@ from sqlalchemy.orm import selectinload
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
                               RunAnswer)
 from careboard.services import DomainError, board, care_rules, checklist, photos, settings
-from tests.factories import make_user
+from tests.factories import at, make_user
 from tests.photos import jpeg
-
-SHANGHAI = timezone(timedelta(hours=8))
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 (all or nothing, judged values in range), templates, finalizing and reopening with its record."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,14 +10,9 @@ from sqlalchemy import func, select
 from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, Role
 from careboard.services import DomainError, board, checklist, complaints, kpi, kpi_engine, settings
 from careboard.services.kpi_templates import default_template
-from tests.factories import make_card, make_user
+from tests.factories import at, make_card, make_user
 
-SHANGHAI = timezone(timedelta(hours=8))
 MONTH = "2026-10"
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Shanghai, and the archive's permissions, download and on-demand generation."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -12,16 +12,10 @@ from sqlalchemy import func, select
 
 from careboard.models import Report
 from careboard.services import DomainError, board, care_rules, complaints, kpi, reports, review, settings
-from tests.factories import make_card
+from tests.factories import at, make_card
 
-SHANGHAI = timezone(timedelta(hours=8))
 WEEK = "2026-W47"                                       # Monday 16 to Sunday 22 November 2026
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def at(text: str) -> datetime:
-    """A Shanghai wall-clock time as aware UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 def card(session, person, *, due: str, done: str | None = None, kind="task", result=None, satisfaction=None,

@@ -3,19 +3,13 @@ the improvement cards and what became of last week's, and who may open it."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from careboard.services import DomainError, board, complaints, review, settings
-from tests.factories import make_card
+from tests.factories import SHANGHAI, at, make_card
 
-SHANGHAI = timezone(timedelta(hours=8))
 WEEK = "2026-W45"                                     # Monday 2026-11-02 … Sunday 2026-11-08
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 @pytest.fixture

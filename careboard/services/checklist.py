@@ -584,37 +584,58 @@ def most_failed(session: Session, *, start: date, end: date, area_id: int | None
     return rows[:limit]
 
 
-def rectification_on_time(session: Session, *, start: datetime, end: datetime, now: datetime,
-                          assignee_id: int | None = None) -> Rate:
+def _per_person(rows, on_time) -> dict[int | None, Rate]:
+    """(person, …) rows into a Rate per person; `on_time(row)` says whether the row was in time."""
+    tallies: dict[int | None, list[int]] = {}
+    for row in rows:
+        tally = tallies.setdefault(row[0], [0, 0])
+        tally[0] += bool(on_time(row))
+        tally[1] += 1
+    return {person: Rate(done, total) for person, (done, total) in tallies.items()}
+
+
+def _overall(rates: dict) -> Rate:
+    return Rate(sum(r.done for r in rates.values()), sum(r.total for r in rates.values()))
+
+
+def rectification_on_time_by_person(session: Session, *, start: datetime, end: datetime, now: datetime,
+                                    person_ids: list[int] | None = None) -> dict[int | None, Rate]:
     """Rectification cards due in [start, end): sent for verification (with the after photo) by their
-    deadline / those due. A card not yet due and not yet rectified is not counted (it can still make it);
-    a card sent back counts from its resubmission."""
-    query = select(Card.due_at, RunAnswer.rectified_at) \
+    deadline / those due, per responsible person (of `person_ids`, or everyone). A card not yet due and
+    not yet rectified is not counted (it can still make it); a card sent back counts from its resubmission."""
+    query = select(Card.assignee_id, Card.due_at, RunAnswer.rectified_at) \
         .join(RunAnswer, RunAnswer.rectification_card_id == Card.id) \
         .where(Card.kind == CardKind.RECTIFICATION.value, Card.due_at >= start, Card.due_at < end)
-    if assignee_id is not None:
-        query = query.where(Card.assignee_id == assignee_id)
-    done = total = 0
-    for due, rectified in session.execute(query):
-        if rectified is None and due > now:
-            continue
-        total += 1
-        done += rectified is not None and rectified <= due
-    return Rate(done, total)
+    if person_ids is not None:
+        query = query.where(Card.assignee_id.in_(person_ids))
+    rows = (r for r in session.execute(query) if r.rectified_at is not None or r.due_at <= now)
+    return _per_person(rows, lambda r: r.rectified_at is not None and r.rectified_at <= r.due_at)
+
+
+def rectification_on_time(session: Session, *, start: datetime, end: datetime, now: datetime,
+                          assignee_id: int | None = None) -> Rate:
+    """The same as one figure: for one person, or for every rectification card."""
+    return _overall(rectification_on_time_by_person(
+        session, start=start, end=end, now=now, person_ids=None if assignee_id is None else [assignee_id]))
+
+
+def checklist_completion_by_person(session: Session, *, start: date, end: date, s: StoreSettings,
+                                   person_ids: list[int] | None = None) -> dict[int | None, Rate]:
+    """Runs of the days [start, end] submitted on their own day (store time) / runs made, per person of
+    the inspection card (of `person_ids`, or everyone)."""
+    query = select(Card.assignee_id, ChecklistRun.day, ChecklistRun.submitted_at) \
+        .outerjoin(Card, Card.id == ChecklistRun.card_id).where(ChecklistRun.day.between(start, end))
+    if person_ids is not None:
+        query = query.where(Card.assignee_id.in_(person_ids))
+    return _per_person(session.execute(query),
+                       lambda r: r.submitted_at is not None and r.submitted_at.astimezone(s.zone).date() <= r.day)
 
 
 def checklist_completion(session: Session, *, start: date, end: date, s: StoreSettings,
                          inspector_id: int | None = None) -> Rate:
-    """Runs of the days [start, end] submitted on their own day (store time) / runs made. Filtered by the
-    person of the inspection card when `inspector_id` is given."""
-    query = select(ChecklistRun.day, ChecklistRun.submitted_at).where(ChecklistRun.day.between(start, end))
-    if inspector_id is not None:
-        query = query.join(Card, Card.id == ChecklistRun.card_id).where(Card.assignee_id == inspector_id)
-    done = total = 0
-    for day, submitted in session.execute(query):
-        total += 1
-        done += submitted is not None and submitted.astimezone(s.zone).date() <= day
-    return Rate(done, total)
+    """The same as one figure: for one inspector, or for every run."""
+    return _overall(checklist_completion_by_person(
+        session, start=start, end=end, s=s, person_ids=None if inspector_id is None else [inspector_id]))
 
 
 def today_runs(session: Session, day: date) -> list[tuple[ChecklistRun, Card | None, Counter]]:

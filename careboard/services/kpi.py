@@ -241,23 +241,24 @@ def _complaint_measure(code: str):
     return measure
 
 
+def _from_rates(code: str, user_ids: list[int], rates: dict[int, checklist.Rate]) -> dict[int, Measure]:
+    found = _empty(code, user_ids)
+    for uid, rate in rates.items():
+        found[uid].done, found[uid].total = rate.done, rate.total
+    return found
+
+
 def checklist_completion(session: Session, user_ids: list[int], start: datetime, end: datetime, *,
                          s: StoreSettings, **_kw) -> dict[int, Measure]:
     first, last = start.date(), (end - timedelta(days=1)).date()
-    found = _empty("checklist_completion", user_ids)
-    for uid in user_ids:
-        rate = checklist.checklist_completion(session, start=first, end=last, s=s, inspector_id=uid)
-        found[uid].done, found[uid].total = rate.done, rate.total
-    return found
+    rates = checklist.checklist_completion_by_person(session, start=first, end=last, s=s, person_ids=user_ids)
+    return _from_rates("checklist_completion", user_ids, rates)
 
 
 def rectification_on_time(session: Session, user_ids: list[int], start: datetime, end: datetime, *,
                           now: datetime, **_kw) -> dict[int, Measure]:
-    found = _empty("rectification_on_time", user_ids)
-    for uid in user_ids:
-        rate = checklist.rectification_on_time(session, start=start, end=end, now=now, assignee_id=uid)
-        found[uid].done, found[uid].total = rate.done, rate.total
-    return found
+    rates = checklist.rectification_on_time_by_person(session, start=start, end=end, now=now, person_ids=user_ids)
+    return _from_rates("rectification_on_time", user_ids, rates)
 
 
 MEASURE_FUNCTIONS: dict[str, Callable[..., dict[int, Measure]]] = {

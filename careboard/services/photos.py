@@ -5,6 +5,7 @@ Nothing is written until a photo has passed every check, so a refused upload lea
 A file's name is never used for anything but the refusal of a suspicious one; paths come from the hash."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -23,14 +24,6 @@ from sqlalchemy.orm import Session
 from careboard.models import Photo, User
 from careboard.services import DomainError
 
-try:                                       # HEIC/HEIF, what iPads and many phones send
-    from pillow_heif import register_heif_opener
-    register_heif_opener()
-    HEIF = True
-except ImportError:                        # pragma: no cover - pillow-heif is a dependency
-    HEIF = False
-
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP") + (("HEIF",) if HEIF else ())     # JPEG includes MPO
 THUMB_SIDE = 360
 JPEG_QUALITY = 85
 
@@ -48,6 +41,19 @@ class Prepared:
     thumb: bytes
     width: int
     height: int
+
+
+@functools.cache
+def accepted_formats() -> tuple[str, ...]:
+    """The formats a photo may come in (JPEG includes MPO), with Pillow's plugins and the HEIC/HEIF opener
+    that iPads and many phones need registered once, on the first upload rather than at import."""
+    Image.init()
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:                    # pragma: no cover - pillow-heif is a dependency
+        return ("JPEG", "PNG", "WEBP")
+    register_heif_opener()
+    return ("JPEG", "PNG", "WEBP", "HEIF")
 
 
 def upload_folder() -> Path:
@@ -87,11 +93,11 @@ def prepare(stream: BinaryIO, filename: str | None = None) -> Prepared:
 
 def _decode(raw: bytes) -> Image.Image:
     not_a_photo = _("This file is not a photo we can read (JPEG, PNG or HEIC): take the photo again.")
-    Image.init()                                          # every plugin (MPO, WebP), not only the common ones
+    formats = accepted_formats()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw), formats=ACCEPTED_FORMATS)
+            image = Image.open(io.BytesIO(raw), formats=formats)
             pixels = image.width * image.height
             if pixels > current_app.config["PHOTO_MAX_PIXELS"]:
                 raise PhotoRefused(_("The photo has too many pixels (%(w)d × %(h)d): take it at a lower "

@@ -6,10 +6,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from careboard import policy
 from careboard.blueprints.board import bp
+from careboard.blueprints.transaction import attempt
 from careboard.blueprints.board.forms import (
     UNASSIGNED,
     BulkReassignForm,
@@ -218,22 +218,12 @@ def apply_change(card: Card, change, form=None, form_name: str | None = None):
     if form is not None and not form.validate_on_submit():
         message = "; ".join(e for errors in form.errors.values() for e in errors)
         return refused(card, 422, message, forms={form_name: form} if form_name else None)
-    try:
-        change()
-        db.session.flush()
-    except board.Conflict as conflict:
-        db.session.rollback()
-        return refused(load_card_or_404(conflict.card.id), 409, conflict_message(), conflict=True)
-    except StaleDataError:
-        db.session.rollback()
+    refusal = attempt(change)
+    if refusal is not None and refusal.conflict:
         return refused(load_card_or_404(card.id), 409, conflict_message(), conflict=True)
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        return refused(load_card_or_404(card.id), 422, str(error), forms={form_name: form} if form_name else None)
-    db.session.commit()
+    if refusal is not None:
+        return refused(load_card_or_404(card.id), 422, refusal.message,
+                       forms={form_name: form} if form_name else None)
     if not request.htmx:
         return redirect(local_url(request.form.get("next")) or url_for("board.show_card", card_id=card.id), code=303)
     if request.htmx.target == "drawer":

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from careboard import policy
 from careboard.blueprints.checklist import bp
+from careboard.blueprints.transaction import attempt
 from careboard.blueprints.checklist.forms import (AnswerForm, AreaForm, EmptyForm, PhotoForm, RectifyForm,
                                                   SendBackForm, VersionForm)
 from careboard.dbtypes import utcnow
@@ -104,16 +105,10 @@ def _answer_response(run, answer: RunAnswer, *, error: str | None = None, status
 
 
 def _run_change(run, answer: RunAnswer, change, part: str = "checklist/_answer.html"):
-    try:
-        change()
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
+    refusal = attempt(change)
+    if refusal is not None:
         db.session.refresh(answer)
-        return _answer_response(run, answer, error=str(error), status=422, part=part)
-    db.session.commit()
+        return _answer_response(run, answer, error=refusal.message, status=refusal.status, part=part)
     return _answer_response(run, answer, part=part)
 
 
@@ -224,21 +219,11 @@ def _rectification_change(card: Card, answer: RunAnswer, form, change):
     if not form.validate_on_submit():
         errors = "; ".join(e for es in form.errors.values() for e in es)
         return _rectification_page(card, answer, error=errors, status=422)
-    try:
-        change()
-    except board.Conflict:
-        db.session.rollback()
+    refusal = attempt(change)
+    if refusal is not None:
         card, answer = load_rectification_or_404(card.id)
-        return _rectification_page(card, answer, status=409, error=_(
+        return _rectification_page(card, answer, status=refusal.status, error=refusal.message or _(
             "Someone else changed this card in the meantime. Below is how it is now; nothing was overwritten."))
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        card, answer = load_rectification_or_404(card.id)
-        return _rectification_page(card, answer, error=str(error), status=422)
-    db.session.commit()
     return redirect(url_for("checklist.show_rectification", card_id=card.id), code=303)
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from careboard import policy
 from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.complaints import bp
+from careboard.blueprints.transaction import attempt
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
@@ -93,20 +94,12 @@ def show_complaint(complaint_id: int, *, error: str | None = None, status: int =
 def _act(complaint: Complaint, change, form):
     if not form.validate_on_submit():
         return show_complaint(complaint.id, error="; ".join(e for es in form.errors.values() for e in es), status=422)
-    try:
-        change()
-        db.session.flush()
-    except board.Conflict:
-        db.session.rollback()
+    refusal = attempt(change)
+    if refusal is not None and refusal.conflict:
         return show_complaint(complaint.id, status=409, error=_(
             "Someone else changed this complaint in the meantime. Below is how it is now; nothing was overwritten."))
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        return show_complaint(complaint.id, error=str(error), status=422)
-    db.session.commit()
+    if refusal is not None:
+        return show_complaint(complaint.id, error=refusal.message, status=422)
     return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
 
 
