@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 VENDOR := careboard/static/vendor
 
-.PHONY: run setup venv deps test-deps assets translations db demo test bench i18n-extract clean
+.PHONY: run setup venv deps test-deps lint-deps assets translations db demo test lint bench i18n-extract clean
 
 run: setup db demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -30,6 +30,11 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.deps
 
+lint-deps: $(VENV)/.lint-deps
+$(VENV)/.lint-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	touch $@ $(VENV)/.test-deps $(VENV)/.deps
+
 assets: $(VENDOR)/htmx.min.js
 $(VENDOR)/htmx.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -51,6 +56,12 @@ demo: db
 # Browser tests run when /usr/bin/chromium exists (.ci/run installs it). TEST_DATABASE_URL selects PostgreSQL.
 test: test-deps assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (rules in pyproject.toml), then pip-audit of every installed package against the PyPI advisory
+# database; a known vulnerability fails. A package the advisory service cannot look up is listed, not failed.
+lint: lint-deps
+	$(BIN)/ruff check .
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 # Benchmarks print figures (no pass/fail): see bench/README.md.
 bench: test-deps assets translations

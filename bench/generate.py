@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -43,10 +43,12 @@ MODELS = ["Model 3", "Model Y", "汉 EV", "唐 DM-i", "秦 PLUS", "宋 PLUS", "�
           "途观 L", "凯美瑞", "RAV4 荣放", "雅阁", "CR-V", "轩逸", "奥迪 A6L", "宝马 5系", "奔驰 C级", "理想 L7"]
 TITLES = {
     CardKind.CALLBACK.value: ["交车回访：{name} 的 {model}", "保养后回访：{name}（{model}）", "维修满意度回访 {name}"],
-    CardKind.REMINDER.value: ["保养提醒：{name} 的 {model} 已到 {km} 公里", "保险到期提醒：{name}", "年检提醒：{model}"],
+    CardKind.REMINDER.value: ["保养提醒：{name} 的 {model} 已到 {km} 公里", "保险到期提醒：{name}",
+                              "年检提醒：{model}"],
     CardKind.TASK.value: ["整理 {model} 交车资料", "为 {name} 预约试驾", "更新客户档案：{name}", "准备车主活动物料"],
     CardKind.INSPECTION.value: ["展厅 5S 检查：{model} 展车", "交车区检查", "客休区巡检"],
-    CardKind.COMPLAINT.value: ["投诉：{name} 反映 {model} 异响", "投诉：等待时间过长（{name}）", "投诉：费用疑问 {name}"],
+    CardKind.COMPLAINT.value: ["投诉：{name} 反映 {model} 异响", "投诉：等待时间过长（{name}）",
+                               "投诉：费用疑问 {name}"],
     CardKind.RECTIFICATION.value: ["整改：{model} 展车灰尘", "整改：客休区饮水机", "整改：交车流程缺项"],
 }
 DETAILS = ["客户希望下午三点后联系。", "已电话未接通，稍后再拨。", "客户对服务顾问评价很好。",
@@ -110,7 +112,7 @@ def _with_ids(model, rows: list[dict]) -> list[int]:
     """Number the rows ourselves: RETURNING the ids in order would insert row by row on SQLite."""
     start = _next_id(model)
     ids = list(range(start, start + len(rows)))
-    for row, row_id in zip(rows, ids):
+    for row, row_id in zip(rows, ids, strict=True):
         row["id"] = row_id
     return ids
 
@@ -131,9 +133,9 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
     relative to now, so the same seed gives the same data up to the clock."""
     rng = random.Random(seed)
     with app.app_context():
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         zone = ZoneInfo(app.config["CAREBOARD_TIMEZONE"])
-        today_start = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(timezone.utc)
+        today_start = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone).astimezone(UTC)
         password_hash = generate_password_hash(PASSWORD, app.config["PASSWORD_HASH_METHOD"])
 
         # ---- people
@@ -146,7 +148,8 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
             while name in used_names:
                 name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
             used_names.add(name)
-            user_rows.append(dict(username=f"{role.value.replace('_', '')}{counters[role.value]:02d}", display_name=name,
+            username = f"{role.value.replace('_', '')}{counters[role.value]:02d}"
+            user_rows.append(dict(username=username, display_name=name,
                                   password_hash=password_hash, role=role.value, level=int(level), active=True,
                                   language="zh_CN", created_at=now - timedelta(days=400), last_login_at=None))
         _with_ids(User, user_rows)
@@ -167,8 +170,9 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
                                                     model=rng.choice(MODELS), km=rng.choice((5, 10, 20, 30)) * 1000)
             from_rule = kind in (CardKind.CALLBACK.value, CardKind.REMINDER.value) and rng.random() < 0.7
             return dict(kind=kind, title=title, details=rng.choice(DETAILS), role=role,
-                        priority=_pick(rng, PRIORITY_WEIGHTS), source=rng.choice(RULES[kind]) if from_rule else "manual",
-                        rule_key=None, customer_id=rng.randint(1, 50_000) if kind != CardKind.INSPECTION.value else None,
+                        priority=_pick(rng, PRIORITY_WEIGHTS),
+                        source=rng.choice(RULES[kind]) if from_rule else "manual", rule_key=None,
+                        customer_id=rng.randint(1, 50_000) if kind != CardKind.INSPECTION.value else None,
                         created_at=created_at, version=1)
 
         # ---- open cards: gapless positions per lane, as the services keep them
@@ -203,7 +207,7 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
 
         # ---- done cards: completed over the last year, never today (store time), so not on the board
         done_rows: list[dict] = []
-        for i in range(done_cards):
+        for _ in range(done_cards):
             role = card_role(rng.random() < SALES_SHARE_OF_OPEN)
             person = rng.choice(by_role[role])
             completed_at = today_start - timedelta(seconds=rng.randint(60, 365 * 86_400))
@@ -227,9 +231,9 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
             return dict(card_id=card_id, at=at, actor_id=actor_id, kind=kind.value, from_value=None,
                         to_value=to_value, note=note)
 
-        for card_id, row in zip(open_ids, open_rows):
+        for card_id, row in zip(open_ids, open_rows, strict=True):
             events.append(event(card_id, row["created_at"], row["created_by_id"], EventKind.CREATED, Column.TODO.value))
-        for card_id, row in zip(done_ids, done_rows):
+        for card_id, row in zip(done_ids, done_rows, strict=True):
             events.append(event(card_id, row["created_at"], row["created_by_id"], EventKind.CREATED, Column.TODO.value))
             events.append(event(card_id, row["completed_at"], row["completed_by_id"], EventKind.COMPLETED,
                                 Column.DONE.value, row["outcome_note"]))

@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 db.session.remove()
             print(f"CareBoard import benchmark · Python {platform.python_version()} · {dialect} {version} · "
                   f"{os.cpu_count()} CPUs · {platform.machine()}")
-            print(f"export: {written:,} rows, {path.stat().st_size / 1024:,.0f} KiB, written in {export_seconds:.1f} s; "
+            print(f"export: {written:,} rows, {path.stat().st_size / 1024:,.0f} KiB, "
+                  f"written in {export_seconds:.1f} s; "
                   f"peak RSS before importing {max_rss_mib():.0f} MiB")
             gc.collect()
             gc.freeze()                            # as wsgi.py does after start-up (and bench.run)

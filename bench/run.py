@@ -10,7 +10,8 @@ client, one app context per request as in production:
 
 Prints median and p95 of the server time, SQL statements per request and the HTML size, beside the
 targets, plus the median CPU time of this process (without PostgreSQL's) and the full garbage
-collections that fell into the measured requests. Exit code 0 whatever the figures; 1 only when a request answers with an unexpected status.
+collections that fell into the measured requests. Exit code 0 whatever the figures; 1 only when a request answers
+with an unexpected status.
 """
 from __future__ import annotations
 
@@ -277,7 +278,8 @@ def print_results(results: list[Result], *, expected_board_cards: int, expected_
         met = "yes" if r.p95 < target else "NO"
         cards = "-" if r.cards is None else str(r.cards)
         print(f"{r.label:<44} {r.status:>6} {cards:>6} {r.html_bytes / 1024:>9.1f} {r.sql:>7} "
-              f"{r.median:>10.1f} {r.p95:>8.1f} {'< ' + format(target, 'g') + ' ms':>11}  {met:<3}  {r.cpu_median:>6.1f}")
+              f"{r.median:>10.1f} {r.p95:>8.1f} {'< ' + format(target, 'g') + ' ms':>11}  {met:<3}  "
+              f"{r.cpu_median:>6.1f}")
     board = next(r for r in results if r.name == "board")
     mine = next(r for r in results if r.name == "mine")
     if board.cards != expected_board_cards:

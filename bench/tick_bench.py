@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
@@ -24,12 +24,12 @@ from careboard.services import care_rules
 
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 TODAY = date(2026, 11, 25)
-NOW = datetime(2026, 11, 25, 0, 30, tzinfo=timezone.utc)        # 08:30 in Shanghai
+NOW = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)        # 08:30 in Shanghai
 
 
 def generate(customers: int, vehicles: int, seed: int = 7) -> dict[str, int]:
     rng = random.Random(seed)
-    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
     users = []
     for i, role in enumerate([Role.SALES_CARE] * 8 + [Role.AFTERSALES_CARE] * 8 + [Role.INSURANCE_RENEWAL] * 3):
         users.append({"id": i + 1, "username": f"{role.value[:5]}{i:02d}", "display_name": f"{role.value} {i}",

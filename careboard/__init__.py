@@ -41,13 +41,13 @@ def create_app(config: type = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    from careboard import auth_session, errors, templating
+    from careboard import auth_session, errors, security, templating
+    security.init_app(app)
     auth_session.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
 
-    from careboard.blueprints import (admin, auth, board, checklist, complaints, customers, main, review,
-                                      scorecard)
+    from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
     for bp in (auth.bp, main.bp, board.bp, customers.bp, complaints.bp, checklist.bp, scorecard.bp,
                review.bp, admin.bp):
         app.register_blueprint(bp)

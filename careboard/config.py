@@ -20,7 +20,8 @@ class Config:
     IDLE_LOGOUT_MINUTES = 15                             # tablets are shared
     LOGIN_RATE_LIMIT = "5 per minute"                    # failed attempts per user name and address
     LOGIN_RATE_LIMIT_PER_ADDRESS = "60 per minute"       # every attempt from one address (NAT'd tablets)
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "database://"                # shared by every worker (careboard/ratelimit.py)
+    RATELIMIT_STRATEGY = "fixed-window"                  # the one the database storage supports
     RATELIMIT_HEADERS_ENABLED = True
     PROXY_FIX_X_FOR = 0                                  # set to 1 behind one reverse proxy
     CAREBOARD_AUTO_TICK_SECONDS = 300                    # the app runs the care rules itself; 0: only cron

@@ -35,3 +35,5 @@ csrf = CSRFProtect()
 htmx = Htmx()
 babel = Babel()
 limiter = Limiter(get_remote_address)
+
+import careboard.ratelimit  # noqa: E402,F401  (registers the "database://" storage scheme with `limits`)

@@ -1,12 +1,13 @@
 """Who may do what: every view declares its policy here, templates ask the same functions.
 
 A view gets exactly one of the decorators below. `create_app` refuses to start when a view has none,
-so a new route cannot slip through without a decision (tests/test_policy.py walks the URL map).
+so a new route cannot slip through without a decision (tests/test_authorization_matrix.py walks the URL map
+against a written-down level for every route).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Flask, abort
 from flask_login import current_user

@@ -1,7 +1,7 @@
 """Plain factory functions: each makes one row with sensible defaults and flushes it."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from careboard.models import Level, Role, User
 from careboard.services import accounts
@@ -12,7 +12,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 def at(text: str) -> datetime:
     """A wall-clock time in Shanghai (the stores' default zone), "2026-11-25T08:00", as UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def make_user(session, username: str, *, role: Role = Role.SALES_CARE, level: Level = Level.STAFF,

@@ -1,6 +1,8 @@
 """Accounts and settings: administrators only; every change validated; nothing deleted."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from sqlalchemy import func, select
 
@@ -169,8 +171,8 @@ def test_care_rule_settings_and_a_bad_holiday_line(client, auth, people, session
 
 
 def test_times_are_shown_in_the_store_time_zone(client, auth, people, session):
-    from datetime import datetime, timezone
-    people["sales1"].last_login_at = datetime(2026, 11, 25, 1, 30, tzinfo=timezone.utc)
+    from datetime import datetime
+    people["sales1"].last_login_at = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
     session.commit()
     auth.login("admin")
     client.post("/admin/settings", data={**SETTINGS, "store_name": "X", "timezone": "Asia/Shanghai"})

@@ -1,7 +1,7 @@
 """The board's rules without HTTP: positions, permissions, history, conflicts, SLA, the board version."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,7 +11,7 @@ from careboard.models import Card, CardEvent, Role, SlaState
 from careboard.services import DomainError, board, settings
 from tests.factories import make_card, make_user
 
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)          # 10:00 in Shanghai
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)          # 10:00 in Shanghai
 
 
 def events(session, card):

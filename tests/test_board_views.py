@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -27,7 +27,7 @@ def count_events(session, card):
 def cards(session, people):
     s1, s2 = people["sales1"], people["sales2"]
     mine = make_card(session, assignee=s1, title="王先生 交车回访", kind="callback",
-                     due_at=datetime.now(timezone.utc) - timedelta(hours=1))
+                     due_at=datetime.now(UTC) - timedelta(hours=1))
     theirs = make_card(session, assignee=s2, title="陈女士 生日问候")
     session.commit()
     return {"mine": mine, "theirs": theirs}
@@ -265,7 +265,7 @@ def test_staff_creates_a_task_but_not_a_complaint(client, auth, people, session)
                                                "due_at": "2026-11-26T18:00"})
     assert ok.status_code == 303
     card = session.scalar(select(Card).where(Card.title == "整理交车档案"))
-    assert card.due_at == datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)   # 18:00 Shanghai
+    assert card.due_at == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)   # 18:00 Shanghai
     refused = client.post("/board/cards/new", data={"title": "假投诉", "kind": "complaint", "role": "sales_care",
                                                     "assignee": people["sales1"].id, "priority": 2})
     assert refused.status_code == 422
@@ -304,7 +304,7 @@ def test_statements_per_page_do_not_grow_with_the_number_of_cards(client, auth, 
         for i in range(n):
             person = people["sales1"] if i % 2 else people["sales2"]
             make_card(session, assignee=person, title=f"card {i}", column=("todo", "doing", "waiting")[i % 3],
-                      due_at=datetime.now(timezone.utc) + timedelta(hours=i - n / 2))
+                      due_at=datetime.now(UTC) + timedelta(hours=i - n / 2))
         session.commit()
 
     auth.login("supervisor")
@@ -336,7 +336,7 @@ def test_the_director_edits_the_scripts_and_staff_may_not(client, auth, people, 
     page = client.get("/board/scripts").get_data(as_text=True)
     assert "您的新车使用三天了" in page
     from careboard.services.care_rules import DEFAULT_SCRIPTS
-    data = {rule: text for rule, text in DEFAULT_SCRIPTS.items()}
+    data = dict(DEFAULT_SCRIPTS.items())
     data["sale_3d"] = "您好，{store}回访：新车用得好吗？"
     assert client.post("/board/scripts", data=data).status_code == 303
     assert session.get(CallbackScript, "sale_3d").body == "您好，{store}回访：新车用得好吗？"

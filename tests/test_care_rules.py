@@ -236,7 +236,7 @@ def _statements(app, fn):
 
 def test_an_unchanged_rerun_costs_the_same_whatever_the_number_of_customers(app, session, staff):
     def rerun_cost(n):
-        for i in range(n):
+        for _ in range(n):
             vehicle = make_vehicle(session, make_customer(session), insurance_expiry=date(2027, 3, 1))
             customers.record_sale(session, vehicle, date(2026, 6, 1))
         session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,7 @@ from careboard.extensions import db
 from careboard.models import Card, ChecklistArea, ChecklistRun, Column, Photo, PhotoLink, Role, RunAnswer
 from careboard.services import care_rules, checklist
 from tests.factories import PASSWORD, make_user
-from tests.photos import (SVG_WITH_SCRIPT, jpeg, noisy_jpeg, png, png_claiming, rotated_jpeg_with_gps,
-                          truncated_jpeg)
+from tests.photos import SVG_WITH_SCRIPT, jpeg, noisy_jpeg, png, png_claiming, rotated_jpeg_with_gps, truncated_jpeg
 
 HX = {"HX-Request": "true"}
 
@@ -27,7 +26,7 @@ def team(session, people):
     people["delivery"] = make_user(session, "delivery", role=Role.DELIVERY)
     checklist.ensure_default_areas(session)
     session.commit()
-    care_rules.tick(session, now=datetime(2026, 11, 25, 0, 30, tzinfo=timezone.utc))
+    care_rules.tick(session, now=datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
     session.commit()
     return people
 
@@ -310,8 +309,8 @@ def test_supervisors_edit_an_area_and_a_stale_form_is_refused(client, auth, team
             "inspector_role": "cs_supervisor", "inspector": str(team["supervisor"].id), "active": "y",
             "version": str(area.version)}
     for i, item in enumerate(items):
-        data.update({f"items-{i}-item_id": str(item.id), f"items-{i}-text": item.text, f"items-{i}-category": item.category,
-                     f"items-{i}-active": "y"})
+        data.update({f"items-{i}-item_id": str(item.id), f"items-{i}-text": item.text,
+                     f"items-{i}-category": item.category, f"items-{i}-active": "y"})
     data.update({f"items-{len(items)}-item_id": "", f"items-{len(items)}-text": "镜面无水痕",
                  f"items-{len(items)}-category": "shine", f"items-{len(items)}-active": "y"})
     assert client.post(f"/checklist/areas/{area.id}", data=data).status_code == 303

@@ -2,7 +2,7 @@
 step, permissions, and the month's figures computed by hand."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +11,7 @@ from careboard.models import Card, Complaint, ComplaintStep, Level, Notification
 from careboard.services import board, care_rules, complaints, settings
 from tests.factories import make_user
 
-T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)          # 09:00 in Shanghai
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)          # 09:00 in Shanghai
 S = complaints.S
 
 
@@ -201,7 +201,7 @@ def test_the_months_figures_computed_by_hand(session, team):
     s = settings.load(session)
     a, b, c = log(session, team), log(session, team, department="aftersales"), log(session, team)
     log(session, team)
-    log(session, team, at=datetime(2026, 10, 30, tzinfo=timezone.utc))
+    log(session, team, at=datetime(2026, 10, 30, tzinfo=UTC))
     step(session, team, a, S.RESPONDED, at=T0 + timedelta(minutes=20))
     step(session, team, a, S.HANDED_OFF, at=T0 + timedelta(minutes=90))
     step(session, team, a, S.SOLUTION_PROPOSED, at=T0 + timedelta(hours=5), solution="x")
@@ -217,8 +217,8 @@ def test_the_months_figures_computed_by_hand(session, team):
     step(session, team, c, S.RESPONDED, at=T0 + timedelta(minutes=10))
     step(session, team, c, S.HANDED_OFF, at=T0 + timedelta(hours=2))
     session.commit()
-    got = complaints.figures(session, start=datetime(2026, 11, 1, tzinfo=timezone.utc),
-                             end=datetime(2026, 12, 1, tzinfo=timezone.utc), s=s)
+    got = complaints.figures(session, start=datetime(2026, 11, 1, tzinfo=UTC),
+                             end=datetime(2026, 12, 1, tzinfo=UTC), s=s)
     assert got == complaints.ComplaintFigures(received=4, responded_in_time_rate=0.5, handed_off_in_time_rate=0.5,
                                               closure_rate=0.25, average_resolve_hours=20.0, p90_resolve_hours=30.0,
                                               reopen_rate=0.25)

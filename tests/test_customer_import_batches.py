@@ -18,8 +18,8 @@ from careboard.services import customers as svc
 from careboard.services.customer_import import apply_import, plan_import
 from careboard.services.customers import FieldError
 
-HEADER = ["客户姓名", "手机号", "生日", "车牌号", "车架号", "车型", "交车日期", "质保到期日", "保险到期日", "年检到期日",
-          "首保到期日", "进站日期", "工单号", "维修项目"]
+HEADER = ["客户姓名", "手机号", "生日", "车牌号", "车架号", "车型", "交车日期", "质保到期日", "保险到期日",
+          "年检到期日", "首保到期日", "进站日期", "工单号", "维修项目"]
 FIELDS = ["name", "mobile", "birthday", "plate", "vin", "model", "delivery_date", "warranty_end", "insurance_expiry",
           "next_inspection", "first_maintenance_due", "visit_date", "work_order", "visit_description"]
 REMINDERS = ("warranty_end", "insurance_expiry", "next_inspection", "first_maintenance_due")
@@ -271,7 +271,8 @@ def test_the_helpers_check_values_as_the_use_cases_do(session, kwargs, field):
 
 def test_a_new_customer_and_vehicle_are_flushed_together_then_their_events(session):
     customer = svc.new_customer(name="甲", mobile=mobile(1))
-    car = svc.new_vehicle(customer, vin=vin(1).lower(), plate="沪a·d0001", model="  明锐 ", delivery_date=date(2026, 1, 1))
+    car = svc.new_vehicle(customer, vin=vin(1).lower(), plate="沪a·d0001", model="  明锐 ",
+                          delivery_date=date(2026, 1, 1))
     session.add_all([customer, car])
     session.flush()
     assert (car.customer_id, car.vin, car.plate, car.model) == (customer.id, vin(1), "沪AD0001", "明锐")

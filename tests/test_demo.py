@@ -63,7 +63,7 @@ def test_each_demo_account_logs_in_and_sees_its_navigation(app, client, username
 
 def test_all_demo_accounts_log_in(app, client):
     _run(app)
-    for username, _name, _role, level in DEMO_USERS:
+    for username, _name, _role, _level in DEMO_USERS:
         response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 303, username
         client.post("/logout")

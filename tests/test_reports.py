@@ -71,7 +71,8 @@ def test_weekly_figures_are_the_reviews_counted_by_hand(session, people, week):
     assert [(p["person"], p["problems"]) for p in cb["problems"]] == [("Sales2", "车门异响")]
     assert f["complaints"] == {"received": 2, "closed": 1, "overdue": 1}
     assert (f["first_day"], f["last_day"], f["month"]) == ("2026-11-16", "2026-11-22", "2026-11")
-    assert [(a["title"], a["owner"], a["state"], a["done"]) for a in f["actions"]] == [("改进回访话术", "Sales1", "todo", False)]
+    assert [(a["title"], a["owner"], a["state"], a["done"]) for a in f["actions"]] == \
+        [("改进回访话术", "Sales1", "todo", False)]
     assert f["last_actions"] == [] and f["areas"] == [] and f["rectifications_open"] == 0
     expected = kpi.ranked(kpi.scorecards(session, kpi.scorable_people(session), "2026-11", s=week))
     assert [(r["rank"], r["username"], r["total"]) for r in f["scores"]] == \

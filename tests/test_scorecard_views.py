@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC
 
 import pytest
 from openpyxl import load_workbook
@@ -107,10 +108,10 @@ def test_the_hr_export(client, auth, people):
 
 
 def test_the_cards_behind_a_measured_figure(client, auth, people, session):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.factories import make_card
-    due = datetime(2026, 10, 9, 15, 59, tzinfo=timezone.utc)
+    due = datetime(2026, 10, 9, 15, 59, tzinfo=UTC)
     mine = make_card(session, assignee=people["sales1"], kind="callback", title="交车3天回访：王先生", due_at=due)
     session.commit()
     auth.login("sales1")

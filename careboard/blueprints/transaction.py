@@ -1,8 +1,8 @@
 """One service call in the request's transaction, as every view that changes something runs it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import abort
 from sqlalchemy.orm.exc import StaleDataError

@@ -1,17 +1,34 @@
 """Models, one module per aggregate. Importing this package registers every table with the metadata."""
-from careboard.models.cards import (CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority,
-                                    SlaState)
-from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistRun, FiveS, Photo, PhotoLink,
-                                        PhotoStage, Result, RunAnswer, RunStatus)
-from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
-                                         Notification)
+from careboard.models.cards import CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority, SlaState
+from careboard.models.checklist import (
+                                    ChecklistArea,
+                                    ChecklistItem,
+                                    ChecklistRun,
+                                    FiveS,
+                                    Photo,
+                                    PhotoLink,
+                                    PhotoStage,
+                                    Result,
+                                    RunAnswer,
+                                    RunStatus,
+)
+from careboard.models.complaints import (
+                                    Category,
+                                    Channel,
+                                    Complaint,
+                                    ComplaintStatus,
+                                    ComplaintStep,
+                                    Department,
+                                    Notification,
+)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
+from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
 from careboard.models.settings import Setting
 from careboard.models.users import Level, Role, User
 
-__all__ = ["KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
+__all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import Row, Select, and_, case, func, or_, select
@@ -61,7 +61,8 @@ def _place(session: Session, card: Card, column: str, assignee: User | None, pos
     The lane queries autoflush, so earlier moves in the same transaction are seen; a new card is added
     to the session by its caller only after it has been placed."""
     old_column, old_assignee = card.column, card.assignee_id
-    if card.id is not None and old_column in OPEN_COLUMNS and (old_column, old_assignee) != (column, assignee.id if assignee else None):
+    new_place = (column, assignee.id if assignee else None)
+    if card.id is not None and old_column in OPEN_COLUMNS and (old_column, old_assignee) != new_place:
         _renumber(_lane(session, old_column, old_assignee, card.role, exclude=card.id))
     card.column = column
     card.assignee = assignee
@@ -475,4 +476,4 @@ def open_load(session: Session, role: str) -> dict[int, int]:
         select(User.id, func.count(Card.id)).outerjoin(
             Card, and_(Card.assignee_id == User.id, Card.column.in_(OPEN_COLUMNS)))
         .where(User.role == role, User.active.is_(True)).group_by(User.id)).all()
-    return {uid: n for uid, n in rows}
+    return dict(rows)

@@ -18,21 +18,36 @@ from __future__ import annotations
 import calendar
 import threading
 import time as monotime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from careboard import policy
 from careboard.dbtypes import utcnow
-from careboard.models import (CallbackResult, CallbackScript, Card, CardEvent, CardKind, Column, Customer,
-                              EventKind, Priority, Role, RuleState, Sale, ServiceVisit, User, Vehicle)
+from careboard.models import (
+    CallbackResult,
+    CallbackScript,
+    Card,
+    CardEvent,
+    CardKind,
+    Column,
+    Customer,
+    EventKind,
+    Priority,
+    Role,
+    RuleState,
+    Sale,
+    ServiceVisit,
+    User,
+    Vehicle,
+)
 from careboard.models.cards import OPEN_COLUMNS
 from careboard.services import DomainError
 from careboard.services import board as board_service
@@ -116,7 +131,7 @@ def birthday_in(year: int, birthday: date) -> date:
 
 
 def due_at(day: date, zone) -> datetime:
-    return datetime.combine(day, DUE_TIME, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, DUE_TIME, tzinfo=zone).astimezone(UTC)
 
 
 def parse_holidays(text: str) -> list[tuple[date, str]]:
@@ -142,7 +157,7 @@ def parse_now(text: str | None, settings: StoreSettings | None = None) -> dateti
     if value.tzinfo is None:
         zone = (settings or settings_service.load(current_db_session())).zone
         value = value.replace(tzinfo=zone)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def current_db_session() -> Session:
@@ -207,7 +222,8 @@ def _visit_cards(row, s: StoreSettings) -> list[Planned]:
 
 # Vehicle date reminders: (rule, Vehicle field, role, title, settings lead attribute)
 DATE_REMINDERS = (
-    ("first_maintenance", "first_maintenance_due", Role.AFTERSALES_CARE, "首保提醒（短信）", "first_maintenance_lead_days"),
+    ("first_maintenance", "first_maintenance_due", Role.AFTERSALES_CARE, "首保提醒（短信）",
+     "first_maintenance_lead_days"),
     ("warranty", "warranty_end", Role.AFTERSALES_CARE, "质保到期电话提醒", "warranty_lead_days"),
     ("inspection", "next_inspection", Role.AFTERSALES_CARE, "年检提醒", "inspection_lead_days"),
     ("insurance", "insurance_expiry", Role.INSURANCE_RENEWAL, "续保提醒", "insurance_lead_days"),
@@ -459,11 +475,11 @@ def plan_late_rows(session: Session, s: StoreSettings, today: date, floor: date)
         since = datetime.fromisoformat(changed_since.value)
         for row in _vehicle_rows(session, Vehicle.updated_at > since):
             cards += due_now(_vehicle_cards(row, s))
-        cards += [p for p in plan_birthdays(session, floor, today, s, Customer.updated_at > since)]
+        cards += list(plan_birthdays(session, floor, today, s, Customer.updated_at > since))
     _set_state(session, "cursor:sale", str(last_sale))
     _set_state(session, "cursor:visit", str(last_visit))
-    newest = max(session.scalar(select(func.max(Vehicle.updated_at))) or datetime.min.replace(tzinfo=timezone.utc),
-                 session.scalar(select(func.max(Customer.updated_at))) or datetime.min.replace(tzinfo=timezone.utc))
+    newest = max(session.scalar(select(func.max(Vehicle.updated_at))) or datetime.min.replace(tzinfo=UTC),
+                 session.scalar(select(func.max(Customer.updated_at))) or datetime.min.replace(tzinfo=UTC))
     if newest.year > 1:
         _set_state(session, "cursor:changed", newest.isoformat())
     return cards
@@ -566,6 +582,41 @@ def _created_event(card: Card) -> CardEvent:
 
 _tick_lock = threading.Lock()
 _last_check = {"at": 0.0}
+TICK_CLAIM = "tick_claimed_at"
+TICK_LOCK_ID = 0x43424B54              # PostgreSQL advisory lock key ("CBKT"): one tick at a time
+
+
+def claim_tick(session: Session, *, now: datetime, interval_seconds: int | None = None) -> bool:
+    """The right to run a tick now, across gunicorn workers, their threads and the cron job. Call it first
+    in a fresh transaction and run `tick` in the same one.
+
+    On PostgreSQL a transaction-level advisory lock: while one tick runs, every other claim is refused at
+    once. Everywhere a claim row: with `interval_seconds`, it is taken only when the last claim is at least
+    that old (one conditional UPDATE, so two workers cannot both see it as old); SQLite serializes the write
+    itself. Without an interval (the cron command), only a tick running right now refuses the claim.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        if not session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": TICK_LOCK_ID}):
+            return False
+    stamp = _stamp(now)
+    claim = update(RuleState).where(RuleState.key == TICK_CLAIM).values(value=stamp, updated_at=utcnow())
+    if interval_seconds is not None:
+        claim = claim.where(RuleState.value <= _stamp(now - timedelta(seconds=interval_seconds)))
+    if session.execute(claim, execution_options={"synchronize_session": False}).rowcount == 1:
+        return True
+    if session.scalar(select(RuleState.key).where(RuleState.key == TICK_CLAIM)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(RuleState(key=TICK_CLAIM, value=stamp))
+        return True
+    except IntegrityError:                 # another worker made the row this instant: it ticks
+        return False
+
+
+def _stamp(moment: datetime) -> str:
+    """UTC, fixed width, so the claim times compare as text in SQL."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def maybe_tick(app: Flask) -> None:
@@ -581,20 +632,31 @@ def maybe_tick(app: Flask) -> None:
 
 
 def _background_tick(app: Flask, interval: int) -> None:
-    from careboard.extensions import db
     try:
-        with app.app_context():
-            now = utcnow()
-            last = db.session.get(RuleState, "last_tick_at")
-            if last is None or now - datetime.fromisoformat(last.value) >= timedelta(seconds=interval):
-                report = tick(db.session, now=now)
-                db.session.commit()
-                if report.created:
-                    app.logger.info("automatic tick created %d cards", len(report.created))
-    except (IntegrityError, OperationalError) as error:   # another worker ticked at the same moment
-        app.logger.warning("automatic tick skipped: %s", error)
+        run_claimed_tick(app, interval)
     finally:
         _tick_lock.release()
+
+
+def run_claimed_tick(app: Flask, interval: int | None) -> TickReport | None:
+    """Claim and run one tick in its own transaction; None when another worker has it (or had it within
+    `interval` seconds)."""
+    from careboard.extensions import db
+    with app.app_context():
+        try:
+            now = utcnow()
+            if not claim_tick(db.session, now=now, interval_seconds=interval):
+                db.session.rollback()
+                return None
+            report = tick(db.session, now=now)
+            db.session.commit()
+        except (IntegrityError, OperationalError) as error:   # SQLite busy beyond its timeout, a unique key
+            db.session.rollback()
+            app.logger.warning("automatic tick skipped: %s", error)
+            return None
+        if report.created:
+            app.logger.info("automatic tick created %d cards", len(report.created))
+        return report
 
 
 # ---------------------------------------------------------------- callback outcomes

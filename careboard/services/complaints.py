@@ -18,8 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careboard import policy
-from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Department, Level,
-                              Notification, Role, User)
+from careboard.models import (
+    Card,
+    CardKind,
+    Column,
+    Complaint,
+    ComplaintStatus,
+    ComplaintStep,
+    Department,
+    Level,
+    Notification,
+    Role,
+    User,
+)
 from careboard.services import DomainError
 from careboard.services import board as board_service
 from careboard.services.settings import StoreSettings
@@ -303,7 +314,8 @@ class ComplaintRow:
     overdue: bool
 
 
-def list_complaints(session: Session, filters: ComplaintFilters, *, now: datetime, s: StoreSettings) -> list[ComplaintRow]:
+def list_complaints(session: Session, filters: ComplaintFilters, *, now: datetime,
+                    s: StoreSettings) -> list[ComplaintRow]:
     query = select(Complaint).order_by(Complaint.received_at.desc())
     if filters.state in ("open", "overdue"):
         query = query.where(Complaint.status != S.CLOSED.value)

@@ -423,7 +423,7 @@ PARSERS: dict[str, Callable[[object, str], object]] = {
     "model": _text_up_to(80, _l("The model is too long (at most 80 characters).")),
     "work_order": _text_up_to(40, _l("The work order is too long (at most 40 characters).")),
     "visit_description": _text_up_to(2000, _l("The repair items are too long (at most 2000 characters).")),
-    **{name: parse_date for name in DATE_FIELDS},
+    **dict.fromkeys(DATE_FIELDS, parse_date),
 }
 
 
@@ -561,10 +561,10 @@ class Importer:
         self.checks = FileChecks()
         self.chunk: list[tuple[int, dict]] = []
         # Identities preloaded once (ids only), then kept up to date with what the file creates.
-        self.customer_ids: dict[str, int] = {mobile: id_ for mobile, id_ in session.execute(
-            select(Customer.mobile, Customer.id).where(Customer.mobile.is_not(None)))}
-        self.vehicle_ids: dict[str, int] = {vin: id_ for vin, id_ in session.execute(
-            select(Vehicle.vin, Vehicle.id).where(Vehicle.vin.is_not(None)))}
+        self.customer_ids: dict[str, int] = dict(session.execute(
+            select(Customer.mobile, Customer.id).where(Customer.mobile.is_not(None))))
+        self.vehicle_ids: dict[str, int] = dict(session.execute(
+            select(Vehicle.vin, Vehicle.id).where(Vehicle.vin.is_not(None))))
         self.plates_without_vin: set[str] = set(session.scalars(
             select(Vehicle.plate).where(Vehicle.vin.is_(None), Vehicle.plate.is_not(None))))
         self.created_customers: set[int] = set()
@@ -667,7 +667,8 @@ class Importer:
         self.objects = {(type(o), o.id): o for o in (*vehicles, *customers)}
         self.covered = set(vehicle_ids)
         self.known_sales = {(vehicle_id, day) for vehicle_id, day in session.execute(
-            select(Sale.vehicle_id, Sale.delivered_on).where(Sale.vehicle_id.in_(vehicle_ids)))} if vehicle_ids else set()
+            select(Sale.vehicle_id, Sale.delivered_on).where(Sale.vehicle_id.in_(vehicle_ids)))} \
+            if vehicle_ids else set()
         self.known_visits = {}
         work_orders = {v["work_order"] for _line, v in chunk if v["work_order"]}
         if vehicle_ids or work_orders:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,11 +17,20 @@ from sqlalchemy.orm import Session
 
 from careboard import policy
 from careboard.dbtypes import utcnow
-from careboard.models import (Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate,
-                              Level, User)
-from careboard.services import DomainError
+from careboard.models import (
+    Card,
+    CardKind,
+    Complaint,
+    KpiEntry,
+    KpiMonth,
+    KpiMonthEvent,
+    KpiScore,
+    KpiTemplate,
+    Level,
+    User,
+)
+from careboard.services import DomainError, checklist, complaints, kpi_engine
 from careboard.services import board as board_service
-from careboard.services import checklist, complaints, kpi_engine
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.services.settings import StoreSettings
 
@@ -410,7 +419,8 @@ def ranked(cards: list[Scorecard]) -> list[tuple[int, Scorecard]]:
     return out
 
 
-def trend(session: Session, person: User, month: str, *, s: StoreSettings, months: int = 12) -> list[tuple[str, float | None]]:
+def trend(session: Session, person: User, month: str, *, s: StoreSettings,
+          months: int = 12) -> list[tuple[str, float | None]]:
     """The person's total for each of the `months` months ending with `month`; None for a month with
     nothing entered and nothing due (before the person started, or before CareBoard)."""
     points = []

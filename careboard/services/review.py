@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from careboard.models import (Card, CardKind, ChecklistArea, Complaint, ComplaintStep, Result, RunAnswer, User)
+from careboard.models import Card, CardKind, ChecklistArea, Complaint, ComplaintStep, Result, RunAnswer, User
 from careboard.models.checklist import ChecklistRun
 from careboard.services import DomainError, checklist, complaints, kpi
 from careboard.services.settings import StoreSettings

@@ -1,13 +1,12 @@
 """accounts and settings
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 00:16:40.104750
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'

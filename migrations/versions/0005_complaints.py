@@ -5,9 +5,8 @@ Revises: 0004
 Create Date: 2026-11-25 02:20:30.091436
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005'

@@ -5,9 +5,8 @@ Revises: 0005
 Create Date: 2026-11-25 02:48:25.239887
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006'
@@ -94,7 +93,8 @@ def upgrade():
     sa.Column('rectified_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['answered_by_id'], ['user.id'], name=op.f('fk_run_answer_answered_by_id_user')),
     sa.ForeignKeyConstraint(['item_id'], ['checklist_item.id'], name=op.f('fk_run_answer_item_id_checklist_item')),
-    sa.ForeignKeyConstraint(['rectification_card_id'], ['card.id'], name=op.f('fk_run_answer_rectification_card_id_card')),
+    sa.ForeignKeyConstraint(['rectification_card_id'], ['card.id'],
+                            name=op.f('fk_run_answer_rectification_card_id_card')),
     sa.ForeignKeyConstraint(['run_id'], ['checklist_run.id'], name=op.f('fk_run_answer_run_id_checklist_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_run_answer')),
     sa.UniqueConstraint('rectification_card_id', name=op.f('uq_run_answer_rectification_card_id'))

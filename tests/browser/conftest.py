@@ -1,8 +1,10 @@
 """Browser tests: Playwright drives Debian's Chromium against the app served on loopback."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -55,18 +57,38 @@ class LiveServer:
         self._thread.join(timeout=5)
 
 
+class CspReports(logging.Handler):
+    """Collects what browsers report to /csp-report: the Content-Security-Policy blocked something."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture
 def live_server(app_config):
-    """The app with CSRF on, as in production, and the demo data loaded."""
+    """The app with CSRF on, as in production, and the demo data loaded. Every browser test also proves
+    that the strict Content-Security-Policy blocked nothing of the app's own pages."""
     config = type("Live", (app_config,), {"WTF_CSRF_ENABLED": True})
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
+    reports = CspReports()
+    csp_log = logging.getLogger("careboard.csp")
+    csp_log.addHandler(reports)
     server = LiveServer(app).start()
+    server.csp_reports = reports.messages
     yield server
+    time.sleep(0.3)                                  # a report still in flight
     server.stop()
+    csp_log.removeHandler(reports)
     with app.app_context():
         db.engine.dispose()
+    if not getattr(server, "expect_csp_reports", False):
+        assert reports.messages == [], f"the Content-Security-Policy blocked parts of the app: {reports.messages}"
 
 
 @pytest.fixture

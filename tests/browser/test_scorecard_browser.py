@@ -11,8 +11,8 @@ TABLET = {"width": 768, "height": 1024}
 
 def test_entries_ranking_and_breakdown(browser, live_server, shot):
     from careboard.dbtypes import utcnow
-    from careboard.services import board, kpi, settings
     from careboard.extensions import db
+    from careboard.services import board, kpi, settings
     with live_server.app.app_context():
         month = kpi.month_of(board.today(utcnow(), settings.load(db.session)))
         last = kpi.previous_months(month, 2)[0]

@@ -49,9 +49,12 @@ class SettingsForm(FlaskForm):
     timezone = SelectField(_l("Time zone"))
     due_soon_hours = IntegerField(_l("\"Due soon\" warning, hours before the due time"),
                                   validators=[InputRequired(), NumberRange(0, 72)])
-    poll_seconds = IntegerField(_l("Board refresh on tablets, seconds"), validators=[InputRequired(), NumberRange(5, 600)])
-    wip_limit_todo = IntegerField(_l("Limit per person: To do (0 = none)"), validators=[InputRequired(), NumberRange(0, 500)])
-    wip_limit_doing = IntegerField(_l("Limit per person: Doing (0 = none)"), validators=[InputRequired(), NumberRange(0, 500)])
+    poll_seconds = IntegerField(_l("Board refresh on tablets, seconds"),
+                                validators=[InputRequired(), NumberRange(5, 600)])
+    wip_limit_todo = IntegerField(_l("Limit per person: To do (0 = none)"),
+                                  validators=[InputRequired(), NumberRange(0, 500)])
+    wip_limit_doing = IntegerField(_l("Limit per person: Doing (0 = none)"),
+                                   validators=[InputRequired(), NumberRange(0, 500)])
     wip_limit_waiting = IntegerField(_l("Limit per person: Waiting (0 = none)"),
                                      validators=[InputRequired(), NumberRange(0, 500)])
 
@@ -70,8 +73,10 @@ class SettingsForm(FlaskForm):
                                         validators=[InputRequired(), NumberRange(0, 180)])
     insurance_lead_days = IntegerField(_l("Insurance renewal reminder, days ahead"),
                                        validators=[InputRequired(), NumberRange(0, 180)])
-    birthday_lead_days = IntegerField(_l("Birthday greeting, days ahead"), validators=[InputRequired(), NumberRange(0, 30)])
-    holiday_lead_days = IntegerField(_l("Holiday greeting, days ahead"), validators=[InputRequired(), NumberRange(0, 30)])
+    birthday_lead_days = IntegerField(_l("Birthday greeting, days ahead"),
+                                      validators=[InputRequired(), NumberRange(0, 30)])
+    holiday_lead_days = IntegerField(_l("Holiday greeting, days ahead"),
+                                     validators=[InputRequired(), NumberRange(0, 30)])
     reminder_due_days = IntegerField(_l("A reminder is due, days after it appears"),
                                      validators=[InputRequired(), NumberRange(0, 30)])
     winback_months = IntegerField(_l("Win-back after, months without a visit"),

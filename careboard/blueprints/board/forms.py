@@ -1,7 +1,7 @@
 """Forms of the board. Every write carries the card's version, so a stale form is refused (409)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -138,8 +138,7 @@ def local_to_utc(value: datetime | None, zone) -> datetime | None:
     """A datetime-local value, meant in the store's time zone, as an aware UTC datetime."""
     if value is None:
         return None
-    from datetime import timezone
-    return value.replace(tzinfo=zone).astimezone(timezone.utc)
+    return value.replace(tzinfo=zone).astimezone(UTC)
 
 
 def utc_to_local_naive(value: datetime | None, zone) -> datetime | None:

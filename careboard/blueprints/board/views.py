@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from careboard import policy
 from careboard.blueprints.board import bp
-from careboard.blueprints.transaction import attempt
 from careboard.blueprints.board.forms import (
     UNASSIGNED,
     BulkReassignForm,
@@ -27,6 +26,7 @@ from careboard.blueprints.board.forms import (
     local_to_utc,
     utc_to_local_naive,
 )
+from careboard.blueprints.transaction import attempt
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store

@@ -11,8 +11,8 @@ from flask_login import current_user
 from careboard import policy
 from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.complaints import bp
-from careboard.blueprints.transaction import attempt
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
+from careboard.blueprints.transaction import attempt
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store

@@ -1,12 +1,12 @@
 """The start page and the health check."""
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import text
 
-from careboard import __version__, policy
+from careboard import __version__, policy, security
 from careboard.blueprints.main import bp
-from careboard.extensions import db
+from careboard.extensions import csrf, db, limiter
 from careboard.templating import allowed
 
 
@@ -31,3 +31,15 @@ def healthz():
     body = {"app": "ok", "version": __version__, "database": database,
             "database_backend": db.engine.dialect.name}
     return jsonify(body), status
+
+
+@bp.post("/csp-report")
+@policy.public
+@csrf.exempt
+@limiter.limit("60 per minute")
+def csp_report():
+    """The browser reports what the Content-Security-Policy blocked; it is logged for the IT person."""
+    if (request.content_length or 0) > 16 * 1024:
+        abort(413)
+    security.log.warning("CSP violation: %s", security.violation_summary(request.get_data()))
+    return "", 204

@@ -288,7 +288,7 @@ def enter_figures(month: str, username: str):
 @bp.get("/templates")
 @policy.director
 def list_templates():
-    roles = sorted(set(DEFAULT_TEMPLATES) | {r for r in db.session.scalars(select(kpi.KpiTemplate.role))})
+    roles = sorted(set(DEFAULT_TEMPLATES) | set(db.session.scalars(select(kpi.KpiTemplate.role))))
     return render("scorecard/templates.html", roles=[(Role(r), kpi.template_for(db.session, r),
                                                        kpi.template_row(db.session, r)) for r in roles])
 
