@@ -1,0 +1,98 @@
+"""The deployment as the README describes it: gunicorn with gunicorn.conf.py and wsgi.py, production settings,
+several workers on the test's database."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _environment(database_uri: str, port: int) -> dict:
+    return {**os.environ, "CAREBOARD_ENV": "production", "SECRET_KEY": "d" * 64, "DATABASE_URL": database_uri,
+            "CAREBOARD_BIND": f"127.0.0.1:{port}", "CAREBOARD_WORKERS": "2", "CAREBOARD_THREADS": "2",
+            "CAREBOARD_PROXY_FIX_X_FOR": "1", "CAREBOARD_ACCESS_LOG": "/dev/null",
+            "CAREBOARD_AUTO_TICK_SECONDS": "0"}
+
+
+@pytest.fixture
+def gunicorn(app_config, people, session):
+    session.commit()
+    port = _free_port()
+    server = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                              env=_environment(app_config.SQLALCHEMY_DATABASE_URI, port),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, server.stdout.read() if server.poll() else ""
+        time.sleep(0.2)
+    yield port
+    server.send_signal(signal.SIGTERM)
+    output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output, output
+
+
+def _login(port: int, username: str, password: str, address: str) -> int:
+    """A fresh visitor: GET the form (session cookie and CSRF token), then POST it; the response status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"X-Forwarded-For": address}
+    connection.request("GET", "/login", headers=headers)
+    page = connection.getresponse()
+    body = page.read().decode()
+    cookie = page.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body).group(1)
+    form = f"username={username}&password={password}&csrf_token={token}"
+    connection.request("POST", "/login", body=form, headers={
+        **headers, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status
+
+
+def test_the_config_file_and_wsgi_module_load(app_config, people, session):
+    session.commit()
+    done = subprocess.run([str(GUNICORN), "--check-config", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                          env=_environment(app_config.SQLALCHEMY_DATABASE_URI, _free_port()),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_two_workers_serve_the_app_and_share_the_login_limit(gunicorn):
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=10)
+    connection.request("GET", "/login")
+    page = connection.getresponse()
+    assert page.status == 200 and "登录" in page.read().decode()
+    assert "script-src 'self'" in page.getheader("Content-Security-Policy")
+    assert "Secure" in page.getheader("Set-Cookie") and "HttpOnly" in page.getheader("Set-Cookie")
+    # Each attempt is a new connection, so the kernel spreads them over both workers; the limit of five
+    # failed log-ins per name and address holds for the pair because the count is in the database.
+    statuses = [_login(gunicorn, "sales1", "wrong", "10.1.2.3") for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert _login(gunicorn, "sales1", PASSWORD, "10.1.2.3") == 429          # still locked for this address
+    assert _login(gunicorn, "sales1", PASSWORD, "10.1.2.4") == 303          # another tablet is not
