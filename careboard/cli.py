@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -29,11 +30,16 @@ def init_app(app: Flask) -> None:
             click.echo("demo data already present; nothing to do")
 
     @app.cli.command("tick")
-    @click.option("--now", "now_text", metavar="ISO-TIME", help="Pretend it is this time (e.g. 2026-11-25T08:00+08:00).")
+    @click.option("--now", "now_text", metavar="ISO-TIME",
+                  help="Pretend it is this time (e.g. 2026-11-25T08:00+08:00).")
     def tick_command(now_text: str | None) -> None:
         """Run the care rules: create the callback, reminder and inspection cards that are due. Idempotent."""
         from careboard.services import care_rules
         now = care_rules.parse_now(now_text)
+        if not care_rules.claim_tick(db.session, now=now):
+            db.session.rollback()
+            click.echo("another tick is running; nothing done")
+            return
         report = care_rules.tick(db.session, now=now)
         db.session.commit()
         for line in report.lines():
@@ -72,6 +78,42 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"administrator {username} created")
 
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+    def backup_command(dest: Path) -> None:
+        """Back up the database (a consistent snapshot, also while the app runs) and the uploaded photos into
+        DEST, a new or empty folder, with a manifest.json that `restore` checks."""
+        from careboard.services import backup, photos
+        try:
+            result = backup.backup(db.engine, photos.upload_folder(), dest)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        _echo_report(result)
+
+    @app.cli.command("restore")
+    @click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Replace the current data without asking.")
+    def restore_command(src: Path, yes: bool) -> None:
+        """Replace the database and add the uploaded photos from the backup folder SRC, after checking its
+        manifest, schema revision and checksums (nothing is changed when a check fails)."""
+        from careboard.services import backup, photos
+        db.session.remove()                                     # no open transaction holds the tables
+        revisions = backup.migration_revisions(app.extensions["migrate"].directory)
+        try:
+            plan = backup.check_restore(db.engine, src, revisions)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        for line in plan.lines():
+            click.echo(line)
+        if not yes:
+            click.confirm(f"Replace all data in {db.engine.url.render_as_string(hide_password=True)} with this "
+                          f"backup?", abort=True)
+        try:
+            result = backup.restore(db.engine, photos.upload_folder(), plan)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        _echo_report(result)
+
     @app.cli.group("kpi")
     def kpi_group() -> None:
         """KPI scorecards (考核): score a month's figures against a role's template."""
@@ -101,6 +143,14 @@ def init_app(app: Flask) -> None:
         except (kpi_engine.TemplateError, kpi_engine.InputError) as error:
             raise click.ClickException(str(error)) from None
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+
+
+def _echo_report(result) -> None:
+    """A backup's or a restore's report on stdout, its warnings on stderr (where cron mails them)."""
+    for line in result.lines():
+        click.echo(line)
+    for line in result.warnings():
+        click.echo(line, err=True)
 
 
 def _read_json(path: str, option: str) -> object:

@@ -73,3 +73,15 @@ def test_eight_workers_starting_a_tick_at_once_run_it_once(app_config):
         inspections = db.session.scalar(select(func.count(Card.id)).where(Card.source == "inspection"))
         assert inspections == len(checklist.DEFAULT_AREAS) == len(ran[0].created)
         db.engine.dispose()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the advisory lock is PostgreSQL's")
+def test_the_tick_command_does_nothing_while_another_tick_runs(app, session):
+    worker = Session(db.engine)
+    assert care_rules.claim_tick(worker, now=utcnow())         # a worker's tick in progress
+    result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0 and "another tick is running" in result.output
+    worker.rollback()
+    worker.close()
+    result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0 and "tick at" in result.output
