@@ -112,6 +112,10 @@ class ComplaintStep(db.Model):
 
     actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
+    @property
+    def to_label(self) -> str:
+        return ComplaintStatus(self.to_status).label
+
 
 class Notification(db.Model):
     """An in-app notice for one person (escalations); marked read by that person."""
