@@ -69,6 +69,7 @@ bench: test-deps assets translations
 	$(BIN)/python -m bench.tick_bench
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.kpi_bench
+	$(BIN)/python -m bench.load_bench
 
 # For developers: refresh the catalogs after adding strings, then translate careboard/translations/zh_CN.
 i18n-extract: deps

@@ -15,11 +15,12 @@ def _int(name: str, default: int) -> int:
 # Loopback only: the reverse proxy (nginx, see deploy/nginx.conf) terminates HTTPS in front of it.
 bind = os.environ.get("CAREBOARD_BIND", "127.0.0.1:8000")
 
-# Sync workers with a few threads each: the pages are short database reads, and threads let a worker
-# serve the board's polling while another request waits on the database. 2 × cores + 1 is gunicorn's rule.
+# Processes, not threads, carry the load: rendering the board is CPU work under the GIL, and in the load test
+# (bench/README.md) one thread per worker gave the shortest tail. 2 × cores + 1 is gunicorn's rule; gthread
+# keeps idle keep-alive connections of the tablets off the workers.
 workers = _int("CAREBOARD_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9))
 worker_class = "gthread"
-threads = _int("CAREBOARD_THREADS", 4)
+threads = _int("CAREBOARD_THREADS", 1)
 
 # A request that takes longer than this is a bug or a stuck database: the worker is restarted.
 # The XLSX import of a large DMS export is the slowest request (about 10 s for 20,000 rows).
@@ -41,6 +42,9 @@ loglevel = os.environ.get("CAREBOARD_LOG_LEVEL", "info")
 # Behind nginx: the client's address is in X-Forwarded-For (CAREBOARD_PROXY_FIX_X_FOR=1 in the app).
 forwarded_allow_ips = "127.0.0.1,::1"
 proc_name = "careboard"
+# gunicorn 27's control socket defaults to ~/.gunicorn/gunicorn.ctl, shared by every gunicorn of the user
+# (a second instance replaces it); CareBoard does not use it.
+control_socket_disable = True
 
 
 def post_fork(server, worker):

@@ -172,7 +172,7 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
             return dict(kind=kind, title=title, details=rng.choice(DETAILS), role=role,
                         priority=_pick(rng, PRIORITY_WEIGHTS),
                         source=rng.choice(RULES[kind]) if from_rule else "manual", rule_key=None,
-                        customer_id=rng.randint(1, 50_000) if kind != CardKind.INSPECTION.value else None,
+                        customer_id=None,
                         created_at=created_at, version=1)
 
         # ---- open cards: gapless positions per lane, as the services keep them

@@ -128,6 +128,7 @@ class Card(db.Model):
         Index("ix_card_assignee_open", "assignee_id", "column", "due_at"),
         Index("ix_card_due", "column", "due_at"),
         Index("ix_card_completed", "completed_at"),
+        Index("ix_card_column_completed", "column", "completed_at"),            # the board's "done today"
         Index("ix_card_assignee_kind_due", "assignee_id", "kind", "due_at"),     # the scorecard's measures
     )
 
