@@ -562,9 +562,9 @@ class Importer:
         self.chunk: list[tuple[int, dict]] = []
         # Identities preloaded once (ids only), then kept up to date with what the file creates.
         self.customer_ids: dict[str, int] = dict(session.execute(
-            select(Customer.mobile, Customer.id).where(Customer.mobile.is_not(None))))
+            select(Customer.mobile, Customer.id).where(Customer.mobile.is_not(None))).all())
         self.vehicle_ids: dict[str, int] = dict(session.execute(
-            select(Vehicle.vin, Vehicle.id).where(Vehicle.vin.is_not(None))))
+            select(Vehicle.vin, Vehicle.id).where(Vehicle.vin.is_not(None))).all())
         self.plates_without_vin: set[str] = set(session.scalars(
             select(Vehicle.plate).where(Vehicle.vin.is_(None), Vehicle.plate.is_not(None))))
         self.created_customers: set[int] = set()
