@@ -41,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +55,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.exc import OperationalError
 
 from bench import generate as generated
-from bench.run import postgres_url
+from bench.run import database, postgres_url
 from careboard import create_app
 from careboard.config import ENVIRONMENT, Config, TestConfig
 from careboard.extensions import db
@@ -156,16 +155,8 @@ def database_uri(dialect: str, base_url: str, workdir: Path) -> Iterator[str]:
     if dialect == "sqlite":
         yield f"sqlite:///{workdir / 'load.sqlite'}"
         return
-    schema = f"careboard_load_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url(base_url, "public"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_url(base_url, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with database(base_url, prefix="careboard_load") as uri:
+        yield uri
 
 
 def prepare(uri: str, workdir: Path, *, people: int, seed: int) -> Store:

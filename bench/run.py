@@ -142,8 +142,9 @@ def postgres_url(url: str, schema: str) -> str:
 
 
 @contextlib.contextmanager
-def database(url: str | None):
-    """A fresh, empty database URI: a temporary SQLite file, or a new schema of the given PostgreSQL."""
+def database(url: str | None, prefix: str = "careboard_bench"):
+    """A fresh, empty database URI: a temporary SQLite file, or a new schema `<prefix>_<random>` of the given
+    PostgreSQL, dropped at the end."""
     if not url:
         directory = tempfile.mkdtemp(prefix="careboard-bench-")
         try:
@@ -153,7 +154,7 @@ def database(url: str | None):
         return
     if not url.startswith(("postgres://", "postgresql")):
         raise SystemExit("--database-url: only PostgreSQL URLs are supported (SQLite is the default)")
-    schema = f"careboard_bench_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(postgres_url(url, "public"))
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

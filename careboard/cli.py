@@ -101,14 +101,11 @@ def init_app(app: Flask) -> None:
         revisions = backup.migration_revisions(app.extensions["migrate"].directory)
         try:
             plan = backup.check_restore(db.engine, src, revisions)
-        except DomainError as error:
-            raise click.ClickException(str(error)) from None
-        for line in plan.lines():
-            click.echo(line)
-        if not yes:
-            click.confirm(f"Replace all data in {db.engine.url.render_as_string(hide_password=True)} with this "
-                          f"backup?", abort=True)
-        try:
+            for line in plan.lines():
+                click.echo(line)
+            if not yes:
+                click.confirm(f"Replace all data in {db.engine.url.render_as_string(hide_password=True)} with "
+                              f"this backup?", abort=True)
             result = backup.restore(db.engine, photos.upload_folder(), plan)
         except DomainError as error:
             raise click.ClickException(str(error)) from None

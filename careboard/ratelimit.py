@@ -30,9 +30,6 @@ def _engine():
 class DatabaseStorage(Storage):
     STORAGE_SCHEME = ["database"]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-
     @property
     def base_exceptions(self):
         return SQLAlchemyError

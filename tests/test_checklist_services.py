@@ -8,18 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from careboard.models import (
-    Card,
-    CardKind,
-    ChecklistArea,
-    ChecklistRun,
-    Column,
-    Level,
-    PhotoLink,
-    Result,
-    Role,
-    RunAnswer,
-)
+from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
+                              RunAnswer)
 from careboard.services import DomainError, board, care_rules, checklist, photos, settings
 from tests.factories import at, make_user
 from tests.photos import jpeg

@@ -1,26 +1,9 @@
 """Models, one module per aggregate. Importing this package registers every table with the metadata."""
 from careboard.models.cards import CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority, SlaState
-from careboard.models.checklist import (
-                                    ChecklistArea,
-                                    ChecklistItem,
-                                    ChecklistRun,
-                                    FiveS,
-                                    Photo,
-                                    PhotoLink,
-                                    PhotoStage,
-                                    Result,
-                                    RunAnswer,
-                                    RunStatus,
-)
-from careboard.models.complaints import (
-                                    Category,
-                                    Channel,
-                                    Complaint,
-                                    ComplaintStatus,
-                                    ComplaintStep,
-                                    Department,
-                                    Notification,
-)
+from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistRun, FiveS, Photo, PhotoLink, PhotoStage,
+                                        Result, RunAnswer, RunStatus)
+from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
+                                         Notification)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.ratelimit import RateLimitCounter

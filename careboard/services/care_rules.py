@@ -31,23 +31,8 @@ from sqlalchemy.orm import Session
 
 from careboard import policy
 from careboard.dbtypes import utcnow
-from careboard.models import (
-    CallbackResult,
-    CallbackScript,
-    Card,
-    CardEvent,
-    CardKind,
-    Column,
-    Customer,
-    EventKind,
-    Priority,
-    Role,
-    RuleState,
-    Sale,
-    ServiceVisit,
-    User,
-    Vehicle,
-)
+from careboard.models import (CallbackResult, CallbackScript, Card, CardEvent, CardKind, Column, Customer, EventKind,
+                              Priority, Role, RuleState, Sale, ServiceVisit, User, Vehicle)
 from careboard.models.cards import OPEN_COLUMNS
 from careboard.services import DomainError
 from careboard.services import board as board_service

@@ -14,24 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard import policy
 from careboard.dbtypes import utcnow
-from careboard.models import (
-    Card,
-    CardKind,
-    ChecklistArea,
-    ChecklistItem,
-    ChecklistRun,
-    Column,
-    FiveS,
-    Photo,
-    PhotoLink,
-    PhotoStage,
-    Priority,
-    Result,
-    Role,
-    RunAnswer,
-    RunStatus,
-    User,
-)
+from careboard.models import (Card, CardKind, ChecklistArea, ChecklistItem, ChecklistRun, Column, FiveS, Photo,
+                              PhotoLink, PhotoStage, Priority, Result, Role, RunAnswer, RunStatus, User)
 from careboard.services import DomainError
 from careboard.services import board as board_service
 from careboard.services.settings import StoreSettings

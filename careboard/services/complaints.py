@@ -18,19 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careboard import policy
-from careboard.models import (
-    Card,
-    CardKind,
-    Column,
-    Complaint,
-    ComplaintStatus,
-    ComplaintStep,
-    Department,
-    Level,
-    Notification,
-    Role,
-    User,
-)
+from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Department, Level,
+                              Notification, Role, User)
 from careboard.services import DomainError
 from careboard.services import board as board_service
 from careboard.services.settings import StoreSettings

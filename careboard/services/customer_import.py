@@ -36,24 +36,10 @@ from sqlalchemy.orm import Session, scoped_session
 
 from careboard.models import Customer, Sale, ServiceVisit, User, Vehicle
 from careboard.services import DomainError
-from careboard.services.customers import (
-    FieldError,
-    assign_customer,
-    assign_vehicle,
-    check_birthday,
-    check_dates,
-    format_plate,
-    new_customer,
-    new_sale,
-    new_vehicle,
-    new_visit,
-    normalize_mobile,
-    normalize_plate,
-    normalize_vin,
-    record_sale,
-    record_visit,
-    require_name,
-)
+from careboard.services.customers import (FieldError, assign_customer, assign_vehicle, check_birthday, check_dates,
+                                          format_plate, new_customer, new_sale, new_vehicle, new_visit,
+                                          normalize_mobile, normalize_plate, normalize_vin, record_sale, record_visit,
+                                          require_name)
 
 PREVIEW_ROWS = 50            # planned rows shown by a dry run
 MAX_ROWS = 50_000            # a bigger export is refused: split it (a request must end in reasonable time)

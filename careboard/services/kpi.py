@@ -17,18 +17,8 @@ from sqlalchemy.orm import Session
 
 from careboard import policy
 from careboard.dbtypes import utcnow
-from careboard.models import (
-    Card,
-    CardKind,
-    Complaint,
-    KpiEntry,
-    KpiMonth,
-    KpiMonthEvent,
-    KpiScore,
-    KpiTemplate,
-    Level,
-    User,
-)
+from careboard.models import (Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate,
+                              Level, User)
 from careboard.services import DomainError, checklist, complaints, kpi_engine
 from careboard.services import board as board_service
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES

@@ -8,13 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from careboard import policy
 from careboard.blueprints.admin import bp
-from careboard.blueprints.admin.forms import (
-    ActiveForm,
-    NewUserForm,
-    ResetPasswordForm,
-    SettingsForm,
-    UserForm,
-)
+from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import User

@@ -9,23 +9,9 @@ from sqlalchemy import select
 
 from careboard import policy
 from careboard.blueprints.board import bp
-from careboard.blueprints.board.forms import (
-    UNASSIGNED,
-    BulkReassignForm,
-    CallbackOutcomeForm,
-    CommentForm,
-    CompleteForm,
-    DropForm,
-    EditCardForm,
-    FilterForm,
-    MoveForm,
-    NewCardForm,
-    ReassignForm,
-    ScriptsForm,
-    VersionForm,
-    local_to_utc,
-    utc_to_local_naive,
-)
+from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CallbackOutcomeForm, CommentForm,
+                                              CompleteForm, DropForm, EditCardForm, FilterForm, MoveForm, NewCardForm,
+                                              ReassignForm, ScriptsForm, VersionForm, local_to_utc, utc_to_local_naive)
 from careboard.blueprints.transaction import attempt
 from careboard.dbtypes import utcnow
 from careboard.extensions import db

@@ -12,33 +12,14 @@ from sqlalchemy import select
 
 from careboard import policy
 from careboard.blueprints.checklist import bp
-from careboard.blueprints.checklist.forms import (
-    AnswerForm,
-    AreaForm,
-    EmptyForm,
-    PhotoForm,
-    RectifyForm,
-    SendBackForm,
-    VersionForm,
-)
+from careboard.blueprints.checklist.forms import (AnswerForm, AreaForm, EmptyForm, PhotoForm, RectifyForm, SendBackForm,
+                                                  VersionForm)
 from careboard.blueprints.transaction import attempt
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
-from careboard.models import (
-    Card,
-    CardKind,
-    ChecklistArea,
-    Column,
-    FiveS,
-    Photo,
-    PhotoLink,
-    PhotoStage,
-    Result,
-    RunAnswer,
-    RunStatus,
-    User,
-)
+from careboard.models import (Card, CardKind, ChecklistArea, Column, FiveS, Photo, PhotoLink, PhotoStage, Result,
+                              RunAnswer, RunStatus, User)
 from careboard.services import DomainError, board, checklist, photos
 from careboard.services.board import today as local_today
 from careboard.templating import render

@@ -13,14 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from careboard import policy
 from careboard.blueprints.customers import bp
-from careboard.blueprints.customers.forms import (
-    NOBODY,
-    CustomerForm,
-    SaleForm,
-    SearchForm,
-    VehicleForm,
-    VisitForm,
-)
+from careboard.blueprints.customers.forms import NOBODY, CustomerForm, SaleForm, SearchForm, VehicleForm, VisitForm
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
