@@ -346,6 +346,7 @@ def test_today_and_history_pages(client, auth, team, session):
     auth.login("sales1")
     today = client.get("/checklist/").get_data(as_text=True)
     assert "展车" in today and "洽谈区" in today
+    assert "项未检查" in today and "张未完成" not in today     # items of a run, not cards
     history = client.get("/checklist/history?month=2026-11").get_data(as_text=True)
     assert "2026-11" in history and "按时整改" in history
     assert client.get("/checklist/history?month=garbage").status_code == 200
