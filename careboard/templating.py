@@ -74,6 +74,31 @@ def localtime(value: datetime | None, fmt: str = "short") -> str:
     return pattern.apply(value.astimezone(cache["zone"]), cache["locale"])
 
 
+# Rendered board cards, per worker process: the department board re-renders up to a few thousand cards after
+# every drag, and almost all of them are unchanged. The key holds every value the card's HTML is made of, so
+# a hit is exactly what the macro would render now. Bounded: emptied when it grows past the limit.
+_board_cards: dict[tuple, Markup] = {}
+BOARD_CARD_CACHE_SIZE = 10_000
+
+
+def board_card(macro, item, text: dict, show_assignee: bool) -> Markup:
+    """`macro(item, text, show_assignee)` (board/_card.html), rendered once per process for the same card
+    version, SLA state, lock, language, time zone and URL root."""
+    context = g.get("_board_card_context")
+    if context is None:
+        context = g._board_card_context = (str(get_locale()), str(i18n.store().zone), request.script_root)
+    c = item.card
+    key = (c.id, c.version, c.kind, c.title, c.priority, c.due_at, c.assignee_name if show_assignee else None,
+           item.sla, item.may_change, show_assignee, context)
+    html = _board_cards.get(key)
+    if html is None:
+        html = Markup(macro(item, text, show_assignee))
+        if len(_board_cards) >= BOARD_CARD_CACHE_SIZE:
+            _board_cards.clear()
+        _board_cards[key] = html
+    return html
+
+
 def rule_label(source: str) -> str:
     from careboard.services.care_rules import rule_label as label
     return label(source)
@@ -109,7 +134,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role, Column=Column,
                                  Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
                                  overdue_badge=overdue_badge, escalation_badge=escalation_badge,
-                                 rule_label=rule_label)
+                                 rule_label=rule_label, board_card=board_card)
 
     @app.context_processor
     def shell():

@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from careboard.models import Card, CardEvent
@@ -343,3 +344,41 @@ def test_the_director_edits_the_scripts_and_staff_may_not(client, auth, people, 
     empty = client.post("/board/scripts", data={**data, "winback": ""})
     assert empty.status_code == 422
     assert session.get(CallbackScript, "winback") is None or session.get(CallbackScript, "winback").body
+
+
+def test_rendered_cards_are_reused_only_while_nothing_on_them_changed(client, auth, cards, session, people):
+    """The department board keeps each card's HTML per process (templating.board_card): a second render is
+    the same page, and a new title, SLA state, lock or language shows at once."""
+    from careboard import templating
+    from careboard.services import board
+    templating._board_cards.clear()
+    auth.login("supervisor")
+    first = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    assert len(templating._board_cards) >= 2
+    assert client.get("/board/", headers=HX_BOARD).get_data(as_text=True) == first
+    templating._board_cards.clear()                                  # rendered afresh: the same HTML
+    assert client.get("/board/", headers=HX_BOARD).get_data(as_text=True) == first
+
+    theirs = reload(session, cards["theirs"])
+    board.edit_card(session, theirs, actor=people["supervisor"], seen_version=theirs.version,
+                    title="陈女士 生日问候（改）", details="", due_at=datetime.now(UTC) + timedelta(days=3), priority=1)
+    session.commit()
+    edited = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    assert "陈女士 生日问候（改）" in edited and f'data-version="{theirs.version}"' in edited
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=4), tick=False):       # due passed: overdue
+        auth.login("supervisor")                                      # (the idle logout came first)
+        later = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    card_html = re.search(rf'<li id="card-{theirs.id}".*?</li>', later, re.S).group(0)
+    assert "sla-overdue" in card_html and "sla-ok" not in card_html
+
+    auth.login("supervisor")                                          # back in the present
+    client.post("/language", data={"language": "en"})
+    english = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    assert "Overdue" in english and "逾期" not in english and "High" in english
+
+    auth.logout()
+    auth.login("sales1")                                              # may not change the others' cards
+    staff = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
+    assert re.search(rf'<li id="card-{theirs.id}" class="[^"]*locked', staff)
+    assert not re.search(rf'<li id="card-{cards["mine"].id}" class="[^"]*locked', staff)

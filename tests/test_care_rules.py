@@ -334,7 +334,7 @@ def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
     from careboard.models import RuleState
     config = type("AutoTick", (app_config,), {"CAREBOARD_AUTO_TICK_SECONDS": 300})
     app = create_app(config)
-    care_rules._last_check["at"] = 0.0
+    care_rules._last_check["at"] = None         # never, even on a machine booted under 300 s ago
     with app.app_context():
         make_user(db.session, "sales9", role=Role.SALES_CARE)
         checklist.ensure_default_areas(db.session)

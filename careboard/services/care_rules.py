@@ -566,7 +566,7 @@ def _created_event(card: Card) -> CardEvent:
 
 
 _tick_lock = threading.Lock()
-_last_check = {"at": 0.0}
+_last_check: dict[str, float | None] = {"at": None}     # monotonic time of the last check; None: never
 TICK_CLAIM = "tick_claimed_at"
 TICK_LOCK_ID = 0x43424B54              # PostgreSQL advisory lock key ("CBKT"): one tick at a time
 
@@ -608,7 +608,8 @@ def maybe_tick(app: Flask) -> None:
     """Called on requests: at most every CAREBOARD_AUTO_TICK_SECONDS, run a tick in a background thread,
     so a single-box install needs no cron. Across workers the last tick time in the database decides."""
     interval = app.config.get("CAREBOARD_AUTO_TICK_SECONDS", 300)
-    if not interval or monotime.monotonic() - _last_check["at"] < interval:
+    last = _last_check["at"]
+    if not interval or (last is not None and monotime.monotonic() - last < interval):
         return
     if not _tick_lock.acquire(blocking=False):
         return

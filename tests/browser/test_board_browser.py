@@ -53,8 +53,20 @@ def test_staff_records_a_callback_outcome(page, live_server):
     assert (card.outcome_note, card.satisfaction, card.callback_result) == ("客户满意，用车顺利。", 9, "reached")
 
 
+def settled_box(page, locator) -> dict:
+    """The element's box once the page has stopped scrolling (mouse.wheel does not wait for the scroll)."""
+    box = locator.bounding_box()
+    for _ in range(40):
+        page.wait_for_timeout(50)
+        again = locator.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
 def drag(page, source, target):
-    s, t = source.bounding_box(), target.bounding_box()
+    s, t = settled_box(page, source), settled_box(page, target)
     page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
     page.mouse.down()
     page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
