@@ -299,3 +299,56 @@ def test_board_version_changes_when_an_account_changes(app, session, people):
         people["sales2"].display_name = "陈晨（新）"
         session.commit()
     assert board.board_version(session, now=NOW, settings=store, scope="x") != v1
+
+
+def test_my_cards_version_follows_my_cards_only(app, session, people):
+    """The tablets' poll of "My cards" stays a 304 while other people's cards move, and changes with
+    anything that shows on the page: a card that comes, goes, changes or is renumbered, and the clock."""
+    store = settings.load(session)
+    s1, s2, boss = people["sales1"], people["sales2"], people["supervisor"]
+    mine = make_card(session, assignee=s1, title="mine", due_at=NOW + timedelta(hours=3))
+    theirs = make_card(session, assignee=s2, title="theirs")
+    other = make_card(session, assignee=s2, title="other")
+    session.commit()
+
+    def version(now=NOW, viewer=s1):
+        return board.mine_version(session, viewer=viewer, now=now, settings=store, scope="x")
+
+    v1 = version()
+    board.move_card(session, theirs, actor=boss, to_column="doing", to_assignee=s2, position=None,
+                    seen_version=theirs.version)
+    board.add_comment(session, theirs, actor=boss, body="催一下")
+    session.commit()
+    assert version() == v1                                            # someone else's card
+    assert version(now=NOW + timedelta(minutes=30)) == v1
+    assert version(now=NOW + timedelta(hours=1, minutes=1)) != v1    # mine becomes "due soon"
+    assert version(now=NOW + timedelta(hours=3, minutes=1)) != version(now=NOW + timedelta(hours=2))  # overdue
+
+    board.move_card(session, other, actor=boss, to_column="todo", to_assignee=s1, position=0,
+                    seen_version=other.version)                       # comes, at the top: mine is renumbered
+    session.commit()
+    v2 = version()
+    assert v2 != v1
+    board.move_card(session, other, actor=boss, to_column="todo", to_assignee=s2, position=None,
+                    seen_version=other.version)                       # goes again: mine renumbered back
+    session.commit()
+    assert mine.version == 3 and version() not in (v1, v2)           # the same cards, a newer version of mine
+    v3 = version()
+    board.edit_card(session, mine, actor=s1, seen_version=mine.version, title="mine, edited", details="",
+                    due_at=mine.due_at, priority=2)
+    session.commit()
+    assert version() != v3
+
+
+def test_a_complaints_new_deadline_is_in_its_cards_history(app, session, people):
+    """Another workflow's due time is an edit of the card like any other, so the boards' ETags see it."""
+    store = settings.load(session)
+    card = make_card(session, assignee=people["supervisor"], kind="complaint", due_at=NOW + timedelta(hours=1))
+    session.commit()
+    before = board.board_version(session, now=NOW, settings=store, scope="x")
+    board.set_due(session, card, actor=people["supervisor"], due_at=NOW + timedelta(hours=30))
+    session.commit()
+    assert events(session, card)[-1] == ("edited", None, "due_at")
+    assert board.board_version(session, now=NOW, settings=store, scope="x") != before
+    board.set_due(session, card, actor=people["supervisor"], due_at=NOW + timedelta(hours=30))   # the same: nothing
+    assert len(events(session, card)) == 2

@@ -382,3 +382,27 @@ def test_rendered_cards_are_reused_only_while_nothing_on_them_changed(client, au
     staff = client.get("/board/", headers=HX_BOARD).get_data(as_text=True)
     assert re.search(rf'<li id="card-{theirs.id}" class="[^"]*locked', staff)
     assert not re.search(rf'<li id="card-{cards["mine"].id}" class="[^"]*locked', staff)
+
+
+def test_my_cards_poll_is_304_while_only_other_peoples_cards_change(client, auth, cards, app, session):
+    auth.login("sales1")
+    poll = {"HX-Request": "true", "HX-Target": "mine", "X-CareBoard-Poll": "1"}
+    first = client.get("/board/mine", headers=poll)
+    etag = first.headers["ETag"]
+    other = app.test_client()
+    other.post("/login", data={"username": "sales2", "password": PASSWORD})
+    assert other.post(f"/board/cards/{cards['theirs'].id}/comments", data={"body": "已联系"}).status_code == 303
+    assert client.get("/board/mine", headers={**poll, "If-None-Match": etag}).status_code == 304
+    boss = app.test_client()
+    boss.post("/login", data={"username": "supervisor", "password": PASSWORD})
+    theirs = cards["theirs"]
+    moved = boss.post("/board/drop", data={"card": theirs.id, "column": "doing", "assignee": theirs.assignee_id,
+                                           "position": 0, "version": theirs.version}, headers={"HX-Request": "true"})
+    assert moved.status_code == 204
+    assert client.get("/board/mine", headers={**poll, "If-None-Match": etag}).status_code == 304
+    theirs = reload(session, theirs)
+    moved = boss.post("/board/drop", data={"card": theirs.id, "column": "todo", "assignee": cards["mine"].assignee_id,
+                                           "position": 0, "version": theirs.version}, headers={"HX-Request": "true"})
+    assert moved.status_code == 204                                   # now it is mine: the poll gets the list
+    changed = client.get("/board/mine", headers={**poll, "If-None-Match": etag})
+    assert changed.status_code == 200 and "陈女士 生日问候" in changed.get_data(as_text=True)

@@ -146,6 +146,14 @@ def edit_card(session: Session, card: Card, *, actor: User, seen_version: int, t
     return card
 
 
+def set_due(session: Session, card: Card, *, actor: User | None, due_at: datetime | None) -> None:
+    """A due time set by another workflow (a complaint's next step or its changed deadline), recorded in the
+    card's history like an edit: every change of a card writes an event, which the boards' ETags rely on."""
+    if card.due_at != due_at:
+        card.due_at = due_at
+        _event(session, card, actor, EventKind.EDITED, to_value="due_at")
+
+
 def move_card(session: Session, card: Card, *, actor: User, to_column: Column | str, to_assignee: User | None,
               position: int | None, seen_version: int) -> Card:
     """Drag and drop: another column, another person (supervisors), another place in the lane."""
@@ -467,6 +475,30 @@ def board_version(session: Session, *, now: datetime, settings: StoreSettings, s
         select(func.count(Card.id)).where(*open_due, Card.due_at < soon).scalar_subquery(),
     )).one()
     parts = (*row, today(now, settings).isoformat(), settings.fingerprint(), scope)
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+def mine_version(session: Session, *, viewer: User, now: datetime, settings: StoreSettings, scope: str) -> str:
+    """The ETag of one person's "My cards", so that a tablet's poll is a 304 while a supervisor drags other
+    people's cards. It changes when one of the person's open cards changes (its version rises, also when a
+    drag elsewhere renumbers it) or a card comes (every change writes an event, the newest of all) or goes
+    (the count falls), when one of their cards' SLA state changes with the clock, when the header's overdue
+    badge changes (the department's count for supervisors), at midnight, with the settings, and with the
+    viewer (scope). One query."""
+    soon = now + settings.due_soon
+    own = (Card.assignee_id == viewer.id, Card.column.in_(OPEN_COLUMNS))
+    badge = select(func.count(Card.id)).where(Card.column.in_(OPEN_COLUMNS), Card.due_at < now)
+    if not policy.can_see_department(viewer):
+        badge = badge.where(Card.assignee_id == viewer.id)
+    row = session.execute(select(
+        select(func.max(CardEvent.id)).join(Card, Card.id == CardEvent.card_id).where(*own).scalar_subquery(),
+        select(func.count(Card.id)).where(*own).scalar_subquery(),
+        select(func.sum(Card.version)).where(*own).scalar_subquery(),
+        select(func.count(Card.id)).where(*own, Card.due_at < now).scalar_subquery(),
+        select(func.count(Card.id)).where(*own, Card.due_at < soon).scalar_subquery(),
+        badge.scalar_subquery(),
+    )).one()
+    parts = ("mine", *row, today(now, settings).isoformat(), settings.fingerprint(), scope)
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
 
 

@@ -128,7 +128,7 @@ def _move(session: Session, complaint: Complaint, card: Card, *, actor: User, to
         if card.column != column:
             board_service.move_card(session, card, actor=actor, to_column=column, to_assignee=card.assignee,
                                     position=None, seen_version=card.version)
-        card.due_at = deadline(complaint, s)
+        board_service.set_due(session, card, actor=actor, due_at=deadline(complaint, s))
 
 
 def advance(session: Session, complaint: Complaint, *, actor: User, to: ComplaintStatus | str, seen_version: int,
@@ -192,7 +192,7 @@ def change_deadline(session: Session, complaint: Complaint, *, actor: User, due:
         raise IllegalStep(_("A closed complaint has no deadline."))
     complaint.deadline_override = due
     complaint.escalated_status = None
-    _card(session, complaint).due_at = due
+    board_service.set_due(session, _card(session, complaint), actor=actor, due_at=due)
 
 
 # ---------------------------------------------------------------- escalation

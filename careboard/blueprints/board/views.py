@@ -60,16 +60,19 @@ def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
     return form, filters
 
 
-def conditional(scope: str):
-    """(etag, response) where response is a bodyless 304 when the client's copy is current."""
-    etag = board.board_version(db.session, now=utcnow(), settings=store(),
-                               scope=f"{scope}|{current_user.id}|{current_user.level}|{select_locale()}")
-    if request.if_none_match.contains(etag):
-        response = current_app.response_class(status=304)
-        response.set_etag(etag)
-        response.vary.add("HX-Request")
-        return etag, response
-    return etag, None
+def viewer_scope(page: str) -> str:
+    """What besides the data decides a page's HTML: the page and its filters, the viewer, the language."""
+    return f"{page}|{current_user.id}|{current_user.level}|{select_locale()}"
+
+
+def not_modified(etag: str):
+    """A bodyless 304 when the client's copy is current, else None."""
+    if not request.if_none_match.contains(etag):
+        return None
+    response = current_app.response_class(status=304)
+    response.set_etag(etag)
+    response.vary.add("HX-Request")
+    return response
 
 
 def card_text() -> dict:
@@ -92,9 +95,10 @@ def cacheable(response, etag: str):
 @policy.staff
 def index():
     # The ETag is checked before anything else is built: an unchanged poll costs a few queries only.
-    etag, not_modified = conditional(f"index|{request.query_string.decode()}")
-    if not_modified:
-        return not_modified
+    etag = board.board_version(db.session, now=utcnow(), settings=store(),
+                               scope=viewer_scope(f"index|{request.query_string.decode()}"))
+    if unchanged := not_modified(etag):
+        return unchanged
     form, filters = filters_from_request()
     view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
                              now=utcnow(), settings=store())
@@ -107,9 +111,11 @@ def index():
 @bp.get("/mine")
 @policy.staff
 def mine():
-    etag, not_modified = conditional("mine")
-    if not_modified:
-        return not_modified
+    # Scoped to the person's own cards: a supervisor's drag elsewhere leaves the tablets' polls at 304.
+    etag = board.mine_version(db.session, viewer=current_user._get_current_object(), now=utcnow(),
+                              settings=store(), scope=viewer_scope("mine"))
+    if unchanged := not_modified(etag):
+        return unchanged
     cards = board.my_open_cards(db.session, current_user, utcnow(), store())
     response = render("board/mine.html", fragments={"mine": "mine"}, cards=cards, text=card_text())
     return cacheable(response, etag)
