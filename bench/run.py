@@ -39,7 +39,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 
 from bench.generate import Dataset, generate
-from careboard import create_app
+from careboard import create_app, templating
 from careboard.config import TestConfig
 from careboard.extensions import db
 
@@ -355,7 +355,22 @@ def main(argv: list[str] | None = None) -> int:
                 db.engine.dispose()
         print_results(results, expected_board_cards=dataset.open_by_role.get(BOARD_ROLE, 0),
                       expected_mine_cards=dataset.open_by_user.get(dataset.sales_staff[0], 0))
+        cards, size = card_cache_size()
+        print(f"rendered cards kept by this process (templating.board_card): {cards:,}, {size / 2**20:.1f} MiB "
+              f"({size / max(cards, 1) / 1024:.2f} KiB a card; emptied at {templating.BOARD_CARD_CACHE_SIZE:,})")
     return 0
+
+
+def card_cache_size() -> tuple[int, int]:
+    """The kept cards and their bytes: the dict, the HTML, the keys and the values they hold (each object once)."""
+    seen: set[int] = set()
+    size = sys.getsizeof(templating._board_cards)
+    for key, html in templating._board_cards.items():
+        for item in (key, html, *key, *key[-1]):
+            if id(item) not in seen:
+                seen.add(id(item))
+                size += sys.getsizeof(item)
+    return len(templating._board_cards), size
 
 
 def _server_version(app) -> str:
