@@ -453,12 +453,20 @@ def card_history(session: Session, card: Card) -> list[CardEvent]:
                            .options(selectinload(CardEvent.actor)).order_by(CardEvent.id)).all()
 
 
-def overdue_count(session: Session, user: User, now: datetime) -> int:
-    """For the header badge: the department's overdue cards for supervisors, one's own for staff."""
-    query = select(func.count()).select_from(Card).where(Card.column.in_(OPEN_COLUMNS), Card.due_at < now)
+def _overdue_query(user: User, now: datetime) -> Select:
+    """The header badge's count: the department's overdue cards for supervisors, one's own for staff."""
+    query = select(func.count(Card.id)).where(Card.column.in_(OPEN_COLUMNS), Card.due_at < now)
     if not policy.can_see_department(user):
         query = query.where(Card.assignee_id == user.id)
-    return session.scalar(query) or 0
+    return query
+
+
+def overdue_count(session: Session, user: User, now: datetime) -> int:
+    return session.scalar(_overdue_query(user, now)) or 0
+
+
+def _etag(*parts) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
 
 
 def board_version(session: Session, *, now: datetime, settings: StoreSettings, scope: str) -> str:
@@ -474,8 +482,7 @@ def board_version(session: Session, *, now: datetime, settings: StoreSettings, s
         select(func.count(Card.id)).where(*open_due, Card.due_at < now).scalar_subquery(),
         select(func.count(Card.id)).where(*open_due, Card.due_at < soon).scalar_subquery(),
     )).one()
-    parts = (*row, today(now, settings).isoformat(), settings.fingerprint(), scope)
-    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+    return _etag(*row, today(now, settings).isoformat(), settings.fingerprint(), scope)
 
 
 def mine_version(session: Session, *, viewer: User, now: datetime, settings: StoreSettings, scope: str) -> str:
@@ -487,19 +494,15 @@ def mine_version(session: Session, *, viewer: User, now: datetime, settings: Sto
     viewer (scope). One query."""
     soon = now + settings.due_soon
     own = (Card.assignee_id == viewer.id, Card.column.in_(OPEN_COLUMNS))
-    badge = select(func.count(Card.id)).where(Card.column.in_(OPEN_COLUMNS), Card.due_at < now)
-    if not policy.can_see_department(viewer):
-        badge = badge.where(Card.assignee_id == viewer.id)
     row = session.execute(select(
         select(func.max(CardEvent.id)).join(Card, Card.id == CardEvent.card_id).where(*own).scalar_subquery(),
         select(func.count(Card.id)).where(*own).scalar_subquery(),
         select(func.sum(Card.version)).where(*own).scalar_subquery(),
         select(func.count(Card.id)).where(*own, Card.due_at < now).scalar_subquery(),
         select(func.count(Card.id)).where(*own, Card.due_at < soon).scalar_subquery(),
-        badge.scalar_subquery(),
+        _overdue_query(viewer, now).scalar_subquery(),
     )).one()
-    parts = ("mine", *row, today(now, settings).isoformat(), settings.fingerprint(), scope)
-    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:20]
+    return _etag("mine", *row, today(now, settings).isoformat(), settings.fingerprint(), scope)
 
 
 def open_load(session: Session, role: str) -> dict[int, int]:
