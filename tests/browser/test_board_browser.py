@@ -53,20 +53,8 @@ def test_staff_records_a_callback_outcome(page, live_server):
     assert (card.outcome_note, card.satisfaction, card.callback_result) == ("客户满意，用车顺利。", 9, "reached")
 
 
-def settled_box(page, locator) -> dict:
-    """The element's box once the page has stopped scrolling (mouse.wheel does not wait for the scroll)."""
-    box = locator.bounding_box()
-    for _ in range(40):
-        page.wait_for_timeout(50)
-        again = locator.bounding_box()
-        if again == box:
-            break
-        box = again
-    return box
-
-
 def drag(page, source, target):
-    s, t = settled_box(page, source), settled_box(page, target)
+    s, t = source.bounding_box(), target.bounding_box()
     page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
     page.mouse.down()
     page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
@@ -88,7 +76,8 @@ def test_supervisor_drags_a_card_to_another_person(browser, live_server, shot, v
     card_id = card.get_attribute("id")
     target = lane("陈晨").locator("ol[data-column='todo']")
     card.scroll_into_view_if_needed()
-    page.mouse.wheel(0, card.bounding_box()["y"] - viewport["height"] / 3)
+    # window.scrollBy is done when it returns (mouse.wheel is not: the boxes below would be taken mid-scroll).
+    page.evaluate("dy => window.scrollBy(0, dy)", card.bounding_box()["y"] - viewport["height"] / 3)
     with page.expect_response(lambda r: r.url.endswith("/board/drop")) as answer:
         drag(page, card, target)
     assert answer.value.status == 204
