@@ -47,6 +47,9 @@ def create_app(config: type = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
 
+    from careboard.urls import IdConverter, refuse_nul_bytes
+    app.url_map.converters["int"] = IdConverter               # ids beyond 2**31 - 1: 404, not an overflow
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)   # before every other hook
     from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
     for bp in (auth.bp, main.bp, board.bp, customers.bp, complaints.bp, checklist.bp, scorecard.bp,
                review.bp, admin.bp):

@@ -35,7 +35,10 @@ def init_app(app: Flask) -> None:
     def tick_command(now_text: str | None) -> None:
         """Run the care rules: create the callback, reminder and inspection cards that are due. Idempotent."""
         from careboard.services import care_rules
-        now = care_rules.parse_now(now_text)
+        try:
+            now = care_rules.parse_now(now_text)
+        except ValueError as error:                  # not an ISO time, or outside 1900–2100 (DateOutOfRange)
+            raise click.BadParameter(str(error), param_hint="--now") from None
         if not care_rules.claim_tick(db.session, now=now):
             db.session.rollback()
             click.echo("another tick is running; nothing done")
@@ -59,6 +62,14 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         else:
             db.session.commit()
+
+    @app.cli.command("import-jobs")
+    def import_jobs_command() -> None:
+        """Run the uploaded imports that are waiting (after a restart) and fail those whose worker stopped.
+        Safe to run from cron next to `flask tick`."""
+        from careboard.services import import_jobs
+        ran = import_jobs.run_pending(lambda: db.session)
+        click.echo(f"{ran} import jobs run")
 
     @app.cli.command("create-admin")
     @click.argument("username")
@@ -85,7 +96,8 @@ def init_app(app: Flask) -> None:
         DEST, a new or empty folder, with a manifest.json that `restore` checks."""
         from careboard.services import backup, photos
         try:
-            result = backup.backup(db.engine, photos.upload_folder(), dest)
+            result = backup.backup(db.engine, photos.upload_folder(), dest,
+                                   key=backup.signing_key(app.config["SECRET_KEY"]))
         except DomainError as error:
             raise click.ClickException(str(error)) from None
         _echo_report(result)
@@ -93,16 +105,23 @@ def init_app(app: Flask) -> None:
     @app.cli.command("restore")
     @click.argument("src", type=click.Path(file_okay=False, path_type=Path))
     @click.option("--yes", is_flag=True, help="Replace the current data without asking.")
-    def restore_command(src: Path, yes: bool) -> None:
+    @click.option("--unsigned", is_flag=True,
+                  help="Restore even when the manifest is not signed with this CareBoard's SECRET_KEY (a backup "
+                       "of an older version, or made before the key was changed). Only for a backup you trust.")
+    def restore_command(src: Path, yes: bool, unsigned: bool) -> None:
         """Replace the database and add the uploaded photos from the backup folder SRC, after checking its
-        manifest, schema revision and checksums (nothing is changed when a check fails)."""
+        manifest and signature, schema revision, checksums and row counts (nothing is changed when a check
+        fails)."""
         from careboard.services import backup, photos
         db.session.remove()                                     # no open transaction holds the tables
         revisions = backup.migration_revisions(app.extensions["migrate"].directory)
         try:
-            plan = backup.check_restore(db.engine, src, revisions)
+            plan = backup.check_restore(db.engine, src, revisions, allow_unsigned=unsigned,
+                                        key=backup.signing_key(app.config["SECRET_KEY"]))
             for line in plan.lines():
                 click.echo(line)
+            for line in plan.warnings():
+                click.echo(line, err=True)
             if not yes:
                 click.confirm(f"Replace all data in {db.engine.url.render_as_string(hide_password=True)} with "
                               f"this backup?", abort=True)

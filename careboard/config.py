@@ -1,12 +1,16 @@
 """Configuration classes. Secrets come only from the environment or instance/config.py."""
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 
 DEV_SECRET_KEY = "careboard-development-only-not-secret"
+TEST_SECRET_KEY = "careboard-test-secret"
 
 
 class Config:
@@ -20,6 +24,7 @@ class Config:
     IDLE_LOGOUT_MINUTES = 15                             # tablets are shared
     LOGIN_RATE_LIMIT = "5 per minute"                    # failed attempts per user name and address
     LOGIN_RATE_LIMIT_PER_ADDRESS = "60 per minute"       # every attempt from one address (NAT'd tablets)
+    CSP_REPORT_RATE_LIMIT = "30 per minute"              # browsers' CSP reports per address (anonymous)
     RATELIMIT_STORAGE_URI = "database://"                # shared by every worker (careboard/ratelimit.py)
     RATELIMIT_STRATEGY = "fixed-window"                  # the one the database storage supports
     RATELIMIT_HEADERS_ENABLED = True
@@ -33,6 +38,14 @@ class Config:
     PHOTO_MAX_BYTES = 15 * 1024 * 1024                   # one photo as the tablet sends it
     PHOTO_MAX_PIXELS = 50_000_000                        # width × height before decoding (decompression bombs)
     PHOTO_MAX_SIDE = 2560                                # stored photos are scaled down to this long side
+    # The customer import (services/customer_import.py) refuses a file past these before it does the work.
+    IMPORT_MAX_ROWS = 100_000                            # data rows of one export; split bigger ones
+    IMPORT_MAX_COLUMNS = 200                             # columns of any row (the import knows 14 fields)
+    IMPORT_MAX_CELL_CHARS = 2_000                        # characters of one cell
+    IMPORT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024    # an XLSX's parts together, unpacked
+    IMPORT_MAX_RATIO = 100                               # unpacked / packed size of one XLSX part (zip bombs)
+    IMPORT_IN_BACKGROUND = True                          # False: the upload runs the import in the request
+    PHOTO_MAX_DECODED_BYTES = 200 * 1024 * 1024          # memory one photo may take decoded and scaled down
     WTF_CSRF_TIME_LIMIT = None                           # valid for the session; idle logout ends it
     PASSWORD_HASH_METHOD = "scrypt"
     SESSION_COOKIE_NAME = "careboard_session"
@@ -46,7 +59,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "careboard-test-secret"
+    SECRET_KEY = TEST_SECRET_KEY
     WTF_CSRF_ENABLED = False                             # tests that prove CSRF turn it back on
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"          # fast, for tests only
@@ -98,13 +111,93 @@ def database_uri(app: Flask) -> str:
     return uri
 
 
+# ---------------------------------------------------------------- the production secret key
+
+# Values that were ever published with CareBoard (examples, documentation, tests): whoever has read the
+# repository can sign a session cookie with them. The repository's files are scanned as well (below), so a
+# value added to an example later is refused without anyone remembering to list it here.
+PUBLISHED_SECRETS = frozenset({
+    DEV_SECRET_KEY,
+    TEST_SECRET_KEY,
+    "change-me-to-64-random-hex-characters",          # deploy/careboard.env.example until 2026-12
+    "change-me",
+    "changeme",
+    "secret",
+})
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "replace-me", "your-secret")
+# The repository's own text files, relative to the folder that holds the careboard package (when they are
+# there: an installed package has only its own .py files). Never instance/: that is where the real key lives.
+# deploy/ only its examples and units: an operator may keep the real careboard.env next to them.
+REPOSITORY_FILES = ("*.md", "docs/**/*.md", "deploy/*.example", "deploy/*.service", "deploy/*.timer", "deploy/*.conf",
+                    "careboard/**/*.py", "careboard/**/*.html", "tests/**/*.py", "wsgi.py", "gunicorn.conf.py",
+                    "Makefile", "pyproject.toml")
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 8
+MIN_ENTROPY_BITS = 80                                 # estimated; token_hex(32) ~240, token_hex(16) ~110
+GENERATE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _repository_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def appears_in_repository(value: str | bytes, root: Path | None = None) -> Path | None:
+    """The first of the repository's own files that contains `value`, or None."""
+    root = root or _repository_root()
+    needle = value if isinstance(value, bytes) else value.encode()
+    for pattern in REPOSITORY_FILES:
+        for path in sorted(root.glob(pattern)):
+            if not path.is_file():
+                continue
+            try:
+                if needle in path.read_bytes():
+                    return path
+            except OSError:
+                continue
+    return None
+
+
+def _repeats_a_pattern(value: str) -> bool:
+    """"abcabcabc…": the value is a shorter piece repeated (the last repetition may be cut short)."""
+    return any(all(value[i] == value[i % period] for i in range(len(value)))
+               for period in range(1, len(value) // 2 + 1))
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Length × the Shannon entropy of the value's own character frequencies: an upper bound for guessable
+    keys (it cannot see words or sequences), a good estimate for random ones."""
+    counts = Counter(value)
+    return -len(value) * sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def secret_key_problem(secret: str | bytes | None, root: Path | None = None) -> str | None:
+    """Why this key must not sign production sessions, or None when it may (bytes, e.g. os.urandom(32) in
+    instance/config.py, are judged byte by byte)."""
+    if not secret:
+        return ("CareBoard will not start in production without a secret key: set the SECRET_KEY environment "
+                "variable (or SECRET_KEY in instance/config.py) to a long random value, for example the output "
+                f"of: {GENERATE}")
+    if not isinstance(secret, str | bytes):
+        return "SECRET_KEY must be text: " + GENERATE
+    key = secret.decode("latin-1") if isinstance(secret, bytes) else secret
+    if key in PUBLISHED_SECRETS or any(word in key.lower() for word in PLACEHOLDER_WORDS):
+        return ("SECRET_KEY is a value published with CareBoard (the development, test or example key): anyone "
+                f"could forge sessions with it. Generate your own: {GENERATE}")
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters, e.g. {GENERATE}"
+    if len(set(key)) < MIN_DISTINCT_CHARACTERS or _repeats_a_pattern(key):
+        return f"SECRET_KEY is too weak (too few different characters or a repeated pattern): use {GENERATE}"
+    if estimated_entropy_bits(key) < MIN_ENTROPY_BITS:
+        return f"SECRET_KEY is too weak (too predictable to be random): use {GENERATE}"
+    found = appears_in_repository(secret, root)
+    if found is not None:
+        return (f"SECRET_KEY appears in CareBoard's own files ({found.name}), so it is not secret: "
+                f"generate your own: {GENERATE}")
+    return None
+
+
 def check_production(app: Flask) -> None:
-    key = app.config.get("SECRET_KEY")
-    if not key or key == DEV_SECRET_KEY:
-        raise ConfigurationError(
-            "CareBoard will not start in production without a secret key: set the SECRET_KEY "
-            "environment variable (or SECRET_KEY in instance/config.py) to a long random value, "
-            "for example the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
-        )
-    if len(key) < 16:
-        raise ConfigurationError("SECRET_KEY is too short: use at least 32 random characters.")
+    """Production refuses a missing key, any key that appears in the repository and any weak key."""
+    problem = secret_key_problem(app.config.get("SECRET_KEY"))
+    if problem:
+        raise ConfigurationError(problem)

@@ -109,9 +109,15 @@ def can_verify_rectification(user: User) -> bool:
     return user.is_authenticated and user.level >= Level.SUPERVISOR
 
 
-def can_enter_kpi(user: User) -> bool:
-    """The month's figures the board cannot know: supervisors and the director."""
-    return user.is_authenticated and user.level >= Level.SUPERVISOR
+def can_enter_kpi(user: User, person: User) -> bool:
+    """The month's figures the board cannot know: supervisors and up, for people below their own level.
+
+    Nobody enters figures for their own scorecard or for someone at or above their own level: supervisors
+    enter their staff's, the director the supervisors', and the director's come from the level above
+    (an administrator). The scorecard's other writes are the month's, not a person's: finalizing and
+    reopening (can_finalize_kpi) and the templates (can_edit_kpi) are the director's."""
+    return (user.is_authenticated and user.level >= Level.SUPERVISOR
+            and person.id != user.id and person.level < user.level)
 
 
 def can_edit_kpi(user: User) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -54,13 +55,46 @@ def add_headers(response: Response) -> Response:
     return response
 
 
+REPORT_MAX_BYTES = 8 * 1024                         # a browser's report is well under 1 KB; more is refused
+REPORT_FIELDS = ("violated-directive", "blocked-uri", "document-uri", "source-file", "line-number")
+FIELD_MAX_CHARS = 200
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_for_log(value: object) -> str:
+    """The value on one line: backslashes, control characters and line or paragraph separators escaped as
+    Python writes them (\\n, \\r, \\x1b, \\u2028), so what the anonymous sender wrote can never start a log
+    line of its own. Printable text (Chinese included) stays readable."""
+    out = []
+    for char in str(value)[:FIELD_MAX_CHARS]:
+        if char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def violation_summary(body: bytes) -> str:
-    """One log line from a browser's CSP report (report-uri format); never fails on junk."""
+    """One log line from a browser's CSP report (report-uri format); never fails on junk, every field is
+    shortened and escaped (escape_for_log)."""
     try:
         report = json.loads(body or b"{}").get("csp-report", {})
     except (ValueError, AttributeError):
         return "unreadable report"
     if not isinstance(report, dict):
         return "unreadable report"
-    fields = ("violated-directive", "blocked-uri", "document-uri", "source-file", "line-number")
-    return " ".join(f"{name}={str(report.get(name, '-'))[:200]}" for name in fields)
+    return " ".join(f"{name}={escape_for_log(report.get(name, '-'))}" for name in REPORT_FIELDS)
+
+
+def read_report() -> bytes:
+    """The report's body, at most REPORT_MAX_BYTES; a bigger one (declared or sent) is refused with 413 before
+    anything is logged."""
+    if (request.content_length or 0) > REPORT_MAX_BYTES:
+        abort(413)
+    body = request.stream.read(REPORT_MAX_BYTES + 1)
+    if len(body) > REPORT_MAX_BYTES:
+        abort(413)
+    return body

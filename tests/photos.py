@@ -56,3 +56,67 @@ def noisy_jpeg(size=(400, 300)) -> bytes:
 def truncated_jpeg() -> bytes:
     data = noisy_jpeg()
     return data[: len(data) // 2]
+
+
+SCRIPT = b"<html><script>alert(document.cookie)</script></html>"
+XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description>'
+       b"<x:secret>GPS 31.2304 121.4737</x:secret></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>")
+
+
+def _gps_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "TabletCam"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (31.0, 13.0, 40.0)
+    return exif
+
+
+def _icc() -> bytes:
+    from PIL import ImageCms
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def jpeg_with_metadata(size=(120, 90)) -> bytes:
+    """A JPEG with everything a camera or a hand-made file can carry: a comment (COM) holding a script,
+    EXIF with GPS (APP1), XMP (APP1), an ICC profile (APP2) and extra APPn bytes."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 160, 90)).save(out, "JPEG", comment=SCRIPT, exif=_gps_exif(), icc_profile=_icc(),
+                                              xmp=XMP, extra=b"\xff\xed\x00\x0cPhotoshop!")
+    return out.getvalue()
+
+
+def png_with_metadata(size=(120, 90)) -> bytes:
+    """A PNG with text chunks (tEXt, zTXt, iTXt) holding a script, an ICC profile and EXIF."""
+    from PIL import PngImagePlugin
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", SCRIPT.decode())
+    text.add_text("Description", SCRIPT.decode(), zip=True)
+    text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    out = io.BytesIO()
+    Image.new("RGBA", size, (30, 160, 90, 200)).save(out, "PNG", pnginfo=text, icc_profile=_icc(),
+                                                    exif=_gps_exif())
+    return out.getvalue()
+
+
+def webp_with_metadata(size=(120, 90)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 160, 90)).save(out, "WEBP", exif=_gps_exif(), icc_profile=_icc(), xmp=XMP)
+    return out.getvalue()
+
+
+def jpeg_segments(data: bytes) -> list[int]:
+    """The markers of a JPEG's header, in order: SOI, then every segment up to and including SOS (0xFFDA),
+    after which only entropy-coded data and EOI follow."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    markers, at = [0xD8], 2
+    while True:
+        assert data[at] == 0xFF, f"no marker at {at}"
+        while data[at + 1] == 0xFF:                        # fill bytes
+            at += 1
+        marker = data[at + 1]
+        markers.append(marker)
+        if marker == 0xDA:
+            return markers
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        at += 2 + length

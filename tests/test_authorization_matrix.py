@@ -49,6 +49,7 @@ EXPECTED = {
     "customers.record_visit": STAFF,
     "customers.import_upload": SUPERVISOR,
     "customers.import_confirm": SUPERVISOR,
+    "customers.show_import": SUPERVISOR,
     # complaints: intake and steps by staff; deadlines and notifications by supervisors
     "complaints.index": STAFF,
     "complaints.new_complaint": STAFF,
@@ -76,7 +77,8 @@ EXPECTED = {
     "checklist.new_area": SUPERVISOR,
     "checklist.edit_area": SUPERVISOR,
     "checklist.load_defaults": SUPERVISOR,
-    # scorecard: one's own for staff; figures by supervisors; templates and the month's seal by the director
+    # scorecard: one's own for staff; figures by supervisors and up, only for people below their own level
+    # (policy.can_enter_kpi, tests/test_kpi_entry_policy.py); templates and the month's seal by the director
     "scorecard.index": STAFF,
     "scorecard.show_person": STAFF,
     "scorecard.measure_cards": STAFF,

@@ -19,6 +19,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import MetaData, delete, func, select, text, update
 from sqlalchemy.engine import make_url
 
+from careboard import create_app
 from careboard.extensions import db
 from careboard.models import Card, CardEvent, Level, Notification, Photo, Role, User
 from careboard.services import backup, board, demo, photos
@@ -32,6 +33,10 @@ OTHER_KIND = "sqlite" if ON_POSTGRES else "postgresql"
 
 def cli(app, *args, input=None):
     return app.test_cli_runner().invoke(args=[str(a) for a in args], input=input)
+
+
+def key() -> bytes:
+    return backup.signing_key(current_app.config["SECRET_KEY"])
 
 
 def revisions() -> list[str]:
@@ -72,7 +77,7 @@ def populate(session) -> Photo:
 
 def make_backup(tmp_path, name: str = "backup") -> Path:
     db.session.remove()
-    return backup.backup(db.engine, photos.upload_folder(), tmp_path / name).folder
+    return backup.backup(db.engine, photos.upload_folder(), tmp_path / name, key=key()).folder
 
 
 def change_everything(session) -> None:
@@ -177,7 +182,7 @@ def test_a_backup_taken_while_another_thread_writes_is_one_moment(app, session, 
     try:
         wait_for_writes(written, errors, 3)
         (tmp_path / "backup").mkdir()                   # an existing empty folder will do
-        result = backup.backup(db.engine, photos.upload_folder(), tmp_path / "backup")
+        result = backup.backup(db.engine, photos.upload_folder(), tmp_path / "backup", key=key())
         wait_for_writes(written, errors, 3)
     finally:
         stop.set()
@@ -196,7 +201,7 @@ def test_a_backup_taken_while_another_thread_writes_is_one_moment(app, session, 
             raw.close()
 
     db.session.remove()
-    plan = backup.check_restore(db.engine, tmp_path / "backup", revisions())
+    plan = backup.check_restore(db.engine, tmp_path / "backup", revisions(), key=key())
     restored = backup.restore(db.engine, photos.upload_folder(), plan)
     assert restored.row_counts == counts and restored.warnings() == []
     with db.engine.connect() as conn:
@@ -246,11 +251,14 @@ def test_a_photo_file_missing_from_the_upload_folder_is_a_warning(app, session, 
     assert [f["path"] for f in manifest["uploads"]] == [f"{photo.sha256[:2]}/{photo.sha256}.jpg"]
 
 
-def edit_manifest(change):
+def edit_manifest(change, signed_by: bytes | None = None):
+    """A spoiler that changes the manifest and signs it again (with this app's key unless told another), as a
+    CareBoard with a fault would have written it: what the checks after the signature's have to catch."""
     def spoil(folder: Path) -> None:
         path = folder / "manifest.json"
         manifest = json.loads(path.read_text(encoding="utf-8"))
         change(manifest)
+        manifest["signature"] = backup.sign(manifest, signed_by or key())
         path.write_text(json.dumps(manifest), encoding="utf-8")
     return spoil
 
@@ -374,6 +382,123 @@ def test_a_table_that_the_backup_does_not_have(app, session, tmp_path):
     finally:
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS later_feature"))
+
+
+def database_bytes() -> dict[str, bytes]:
+    """SQLite: the database's files byte for byte (after the pool closed them, so the WAL is checkpointed);
+    PostgreSQL: every row (a server's files are not ours to read)."""
+    db.session.remove()
+    db.engine.dispose()
+    if ON_POSTGRES:
+        return {name: repr(rows).encode() for name, rows in contents().items()}
+    path = Path(db.engine.url.database)
+    return {p.name: p.read_bytes() for p in path.parent.glob(f"{path.name}*")}
+
+
+def rehash_database(folder: Path) -> None:
+    """Put the database file's new size and checksum into the manifest, leaving its signature as it was."""
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    data = (folder / manifest["database_file"]["path"]).read_bytes()
+    manifest["database_file"].update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def alter_database(folder: Path) -> None:
+    """Change the backup's database: SQLite, a password hash swapped for the intruder's; PostgreSQL, a byte."""
+    copy = folder / backup.DATABASE_FILES[KIND]
+    if ON_POSTGRES:
+        flip_a_byte(copy)
+        return
+    raw = sqlite3.connect(copy)
+    with raw:
+        raw.execute("UPDATE user SET password_hash = 'pbkdf2:sha256:1000$intruder$0000' WHERE username = 'sales1'")
+    raw.close()
+
+
+def test_a_database_altered_with_its_checksum_recomputed_is_refused(app, session, tmp_path):
+    populate(session)
+    folder = make_backup(tmp_path)
+    alter_database(folder)
+    rehash_database(folder)                             # the checksums agree again; the signature does not
+    before = state()
+    result = cli(app, "restore", folder, "--yes")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "The signature of the backup's manifest.json does not match: the backup was changed after it was " \
+           "made, or it was made by a CareBoard with another SECRET_KEY. Nothing was changed." in result.stderr
+    assert state() == before
+
+
+def test_an_unsigned_backup_is_refused_unless_restore_is_told_unsigned(app, session, tmp_path):
+    populate(session)
+    folder = make_backup(tmp_path)
+    backed_up = contents()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["signature"].startswith("hmac-sha256:") and len(manifest["signature"]) == 12 + 64
+    del manifest["signature"]                           # as a backup of an older CareBoard was written
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    change_everything(session)
+    before = state()
+
+    refused = cli(app, "restore", folder, "--yes")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "The backup's manifest.json is not signed" in refused.stderr
+    assert "Nothing was changed. Only if you know where this backup comes from and that nobody changed it, " \
+           "restore it with --unsigned." in refused.stderr
+    assert state() == before
+
+    restored = cli(app, "restore", folder, "--yes", "--unsigned")
+    assert restored.exit_code == 0, restored.output
+    assert "warning: The backup's manifest.json is not signed" in restored.stderr
+    assert "Restoring it anyway (--unsigned): nothing shows that this backup was made by this CareBoard" \
+        in restored.stderr
+    assert contents() == backed_up
+
+
+def test_a_backup_made_with_another_secret_key_is_refused(app, app_config, session, tmp_path):
+    populate(session)
+    other = create_app(type("OtherStore", (app_config,), {"SECRET_KEY": "another-store-secret-key"}))
+    other.instance_path = app.instance_path
+    with other.app_context():
+        made = cli(other, "backup", tmp_path / "backup")
+        db.session.remove()
+        db.engine.dispose()
+    assert made.exit_code == 0, made.output
+    change_everything(session)
+    before = state()
+    result = cli(app, "restore", tmp_path / "backup", "--yes")
+    assert result.exit_code == 1
+    assert "does not match: the backup was changed after it was made, or it was made by a CareBoard with " \
+           "another SECRET_KEY" in result.stderr
+    assert state() == before
+
+
+def one_card_more(manifest: dict) -> None:
+    manifest["row_counts"]["card"] += 1
+
+
+def a_table_more(manifest: dict) -> None:
+    manifest["row_counts"]["later_feature"] = 3
+
+
+@pytest.mark.parametrize("change,message", [
+    (one_card_more, "card: {cards} in the file, {more} in the manifest"),
+    (a_table_more, "later_feature: no table in the file, 3 in the manifest"),
+], ids=["a count differs", "a table is missing"])
+def test_row_counts_that_differ_from_the_manifest_are_refused_before_anything_changes(
+        app, session, tmp_path, change, message):
+    populate(session)
+    folder = make_backup(tmp_path)
+    cards = contents()["card"]
+    edit_manifest(change)(folder)                       # signed as it is: a backup that lost rows on the way
+    change_everything(session)
+    before, before_bytes = state(), database_bytes()
+    result = cli(app, "restore", folder, "--yes")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "The backup's database file does not hold the rows its manifest counts (" in result.stderr
+    assert message.format(cards=len(cards), more=len(cards) + 1) in result.stderr
+    assert "the backup is incomplete or was altered. Nothing was changed." in result.stderr
+    assert database_bytes() == before_bytes and state() == before
 
 
 @pytest.mark.parametrize("url,schema,libpq", [

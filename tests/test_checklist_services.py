@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
                               RunAnswer)
-from careboard.services import DomainError, board, care_rules, checklist, photos, settings
+from careboard.services import DomainError, board, care_rules, checklist, settings
 from tests.factories import at, make_user
 from tests.photos import jpeg
 
@@ -41,8 +41,9 @@ def area(session, name: str) -> ChecklistArea:
     return session.scalar(checklist.areas_query().where(ChecklistArea.name == name))
 
 
-def a_photo(session, actor, color=(200, 40, 40)):
-    return photos.store(session, photos.prepare(io.BytesIO(jpeg(color=color)), "p.jpg"), actor=actor)
+def a_photo(color=(200, 40, 40)) -> dict:
+    """An upload as the services take it."""
+    return {"upload": io.BytesIO(jpeg(color=color)), "filename": "p.jpg"}
 
 
 def answer_all(session, run, actor, result=Result.PASS.value):
@@ -178,7 +179,7 @@ def test_a_failed_item_becomes_a_rectification_card_for_the_responsible_person(s
     answer_all(session, run, sales1)
     failed = run.answers[1]
     checklist.answer_item(session, run, failed, actor=sales1, result="fail", note="座椅上有水渍")
-    checklist.add_before_photo(session, run, failed, actor=sales1, photo=a_photo(session, sales1))
+    checklist.add_before_photo(session, run, failed, actor=sales1, **a_photo())
     [card] = checklist.submit_run(session, run, actor=sales1, s=settings.load(session))
     session.commit()
     assert card.kind == CardKind.RECTIFICATION.value and card.assignee_id == team["delivery"].id
@@ -197,8 +198,7 @@ def test_the_rectification_deadline_is_a_setting(session, team):
     run = morning(session)["展厅"]
     answer_all(session, run, team["supervisor"], "na")
     checklist.answer_item(session, run, run.answers[0], actor=team["supervisor"], result="fail", note=None)
-    checklist.add_before_photo(session, run, run.answers[0], actor=team["supervisor"],
-                               photo=a_photo(session, team["supervisor"]))
+    checklist.add_before_photo(session, run, run.answers[0], actor=team["supervisor"], **a_photo())
     [card] = checklist.submit_run(session, run, actor=team["supervisor"], s=settings.load(session))
     assert card.due_at == at("2026-11-25T23:59")
     assert card.assignee.role == Role.SHOWROOM_RECEPTION.value           # least loaded of the role
@@ -209,7 +209,7 @@ def _rectification(session, team):
     sales1 = team["sales1"]
     answer_all(session, run, sales1)
     checklist.answer_item(session, run, run.answers[0], actor=sales1, result="fail", note=None)
-    checklist.add_before_photo(session, run, run.answers[0], actor=sales1, photo=a_photo(session, sales1))
+    checklist.add_before_photo(session, run, run.answers[0], actor=sales1, **a_photo())
     [card] = checklist.submit_run(session, run, actor=sales1, s=settings.load(session))
     session.commit()
     return card, run.answers[0]
@@ -222,9 +222,9 @@ def test_rectification_after_photo_waiting_send_back_and_verify(session, team):
         checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version, note="")
     session.rollback()
     with pytest.raises(board.Forbidden):                                # not the responsible person's peer
-        checklist.add_after_photo(session, card, answer, actor=team["sales1"], photo=a_photo(session, delivery))
+        checklist.add_after_photo(session, card, answer, actor=team["sales1"], **a_photo())
     session.rollback()
-    checklist.add_after_photo(session, card, answer, actor=delivery, photo=a_photo(session, delivery, (0, 200, 0)))
+    checklist.add_after_photo(session, card, answer, actor=delivery, **a_photo((0, 200, 0)))
     checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version,
                                      note="已擦净")
     session.commit()
@@ -269,7 +269,7 @@ def test_rectification_on_time_rate_by_hand(session, team):
         run = morning(session, f"{day.isoformat()}T07:30")["洗手间"]
         answer_all(session, run, supervisor, "na")
         checklist.answer_item(session, run, run.answers[0], actor=supervisor, result="fail", note=None)
-        checklist.add_before_photo(session, run, run.answers[0], actor=supervisor, photo=a_photo(session, supervisor))
+        checklist.add_before_photo(session, run, run.answers[0], actor=supervisor, **a_photo())
         [card] = checklist.submit_run(session, run, actor=supervisor, s=settings.load(session))
         made.append((card, run.answers[0]))
     made[0][1].rectified_at = at("2026-11-03T18:00")                    # due 11-03 23:59: on time
@@ -327,6 +327,6 @@ def test_the_same_photo_twice_is_one_photo_and_one_link(session, team):
     sales1 = team["sales1"]
     checklist.answer_item(session, run, run.answers[0], actor=sales1, result="fail", note=None)
     for _n in range(2):
-        checklist.add_before_photo(session, run, run.answers[0], actor=sales1, photo=a_photo(session, sales1))
+        checklist.add_before_photo(session, run, run.answers[0], actor=sales1, **a_photo())
     assert session.scalar(select(func.count(PhotoLink.id))) == 1
     assert session.scalar(select(func.count(RunAnswer.id)).where(RunAnswer.result == "fail")) == 1

@@ -352,3 +352,79 @@ def test_today_and_history_pages(client, auth, team, session):
         history = client.get("/checklist/history?month=2026-11").get_data(as_text=True)
         assert "2026-11" in history and "按时整改" in history
         assert client.get("/checklist/history?month=garbage").status_code == 200
+
+
+# ---------------------------------------------------------------- refused uploads leave no file
+
+
+def folder_state(app) -> dict[str, bytes]:
+    folder = Path(app.instance_path) / "uploads"
+    return {str(p.relative_to(folder)): p.read_bytes() for p in uploads(app)}
+
+
+def after_photo(client, card, content: bytes, name: str = "after.jpg"):
+    return client.post(f"/checklist/rectifications/{card.id}/photos", data={"photo": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
+
+
+def test_every_refused_upload_leaves_the_uploads_folder_as_it_was(client, auth, team, session, app):
+    """Wrong person, wrong state, bad file, too big: for the photos of a 5S run and the after-photos of a
+    rectification, the state is checked before the file is read and nothing is written."""
+    app.config["PHOTO_MAX_BYTES"] = 50_000
+    state, photo_count = {}, 0
+
+    def unchanged(response, status: int, message: str | None = None) -> None:
+        assert response.status_code == status
+        if message:
+            assert message in response.get_data(as_text=True)
+        session.expire_all()
+        assert folder_state(app) == state and session.scalar(select(func.count(Photo.id))) == photo_count
+
+    fresh = jpeg(color=(10, 200, 30))                                   # content not stored yet
+    run = run_named(session, "展车")                                    # sales1's, open
+    auth.login("sales2")
+    unchanged(upload(client, run, run.answers[0], fresh), 403)                      # not their run
+    auth.logout()
+    auth.login("sales1")
+    answer = fail_first(client, run)
+    unchanged(upload(client, run, answer, b"not a photo"), 422, "不是可识别的照片")
+    unchanged(upload(client, run, answer, noisy_jpeg((600, 450))), 422, "大于")        # over PHOTO_MAX_BYTES
+    auth.logout()
+    card = _rectification(client, auth, team, session)                  # the run is submitted now
+    state, photo_count = folder_state(app), session.scalar(select(func.count(Photo.id)))
+    assert len(state) == 2
+    auth.login("sales1")
+    unchanged(upload(client, run, answer, fresh), 422, "已提交")                      # the run is submitted
+    unchanged(after_photo(client, card, fresh), 403)                                # not the responsible person
+    auth.logout()
+    auth.login("delivery")
+    unchanged(after_photo(client, card, b"not a photo"), 422, "不是可识别的照片")
+    unchanged(after_photo(client, card, noisy_jpeg((600, 450))), 422, "大于")         # over PHOTO_MAX_BYTES
+    unchanged(after_photo(client, card, jpeg(), "../x.jpg"), 422, "文件名")
+    assert after_photo(client, card, jpeg(color=(0, 200, 0))).status_code == 303
+    session.expire_all()
+    assert client.post(f"/checklist/rectifications/{card.id}/complete",
+                       data={"version": session.get(Card, card.id).version}).status_code == 303
+    state, photo_count = folder_state(app), session.scalar(select(func.count(Photo.id)))
+    unchanged(after_photo(client, card, fresh), 422, "等待验收")                      # waiting for verification
+    auth.logout()
+    auth.login("supervisor")
+    unchanged(after_photo(client, card, fresh), 422, "等待验收")
+
+
+def test_a_database_failure_after_the_files_were_written_removes_them(client, auth, team, session, app,
+                                                                       monkeypatch):
+    run = run_named(session, "展车")
+    auth.login("sales1")
+    answer = fail_first(client, run)
+    state = folder_state(app)
+
+    def broken_link(*args, **kwargs):
+        assert len(folder_state(app)) == 2                              # the files were written, then...
+        raise RuntimeError("the database went away")
+    monkeypatch.setattr(checklist, "_link", broken_link)
+    with pytest.raises(RuntimeError):
+        upload(client, run, answer, jpeg())
+    assert folder_state(app) == state
+    session.expire_all()
+    assert session.scalar(select(func.count(Photo.id))) == 0

@@ -1,6 +1,8 @@
 """Configuration: production refuses a missing or default secret; environment variables apply."""
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from careboard import create_app
@@ -38,7 +40,7 @@ def test_production_refuses_a_short_secret_key(production_env):
 
 
 def test_production_starts_with_a_real_key_and_secure_cookies(production_env, tmp_path):
-    production_env.setenv("SECRET_KEY", "x" * 40)
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
     production_env.setenv("CAREBOARD_TIMEZONE", "Asia/Urumqi")
     production_env.setenv("CAREBOARD_IDLE_LOGOUT_MINUTES", "7")
     app = create_app(ProductionConfig)
@@ -50,7 +52,7 @@ def test_production_starts_with_a_real_key_and_secure_cookies(production_env, tm
 
 
 def test_postgres_urls_are_spelled_for_psycopg3(production_env):
-    production_env.setenv("SECRET_KEY", "x" * 40)
+    production_env.setenv("SECRET_KEY", secrets.token_hex(32))
     production_env.setenv("DATABASE_URL", "postgres://u:p@db.local:5432/careboard")
     app = create_app(ProductionConfig)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.local:5432/careboard"

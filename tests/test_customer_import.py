@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from careboard.extensions import db
-from careboard.models import Customer, Sale, ServiceVisit, Vehicle
+from careboard.models import Customer, ImportJob, Sale, ServiceVisit, Vehicle
 from careboard.services import customer_import
 from careboard.services.customer_import import ImportRefused, apply_import, parse_date, plan_import
 from careboard.services.customers import create_customer, save_vehicle
@@ -235,6 +235,8 @@ def test_dry_run_writes_nothing_and_previews_the_rows(session, folder):
     (row(3, phone="12345"), "mobile", "not a mainland mobile"),
     (row(3, delivered="2026-13-01"), "delivery_date", "not a date"),
     (row(3, warranty="25/11/2026"), "warranty_end", "not a date"),
+    (row(3, warranty="0001-01-01"), "warranty_end", "between 1900-01-01 and 2100-12-31"),
+    (row(3, insurance="2101年1月1日"), "insurance_expiry", "between 1900-01-01 and 2100-12-31"),
     (row(3, visited="tomorrow", work_order="W1"), "visit_date", "not a date"),
     (row(3, vin_="LSVAU2180N212345O"), "vin", "not a VIN"),
     (row(3, plate="ABC", vin_=""), "plate", "not a licence plate"),
@@ -319,10 +321,17 @@ def test_a_file_that_is_not_a_readable_export_is_refused(session, folder, conten
     assert fragment in report.errors[0].message
 
 
-def test_a_file_with_too_many_rows_is_refused(session, folder, monkeypatch):
-    monkeypatch.setattr(customer_import, "MAX_ROWS", 2)
+def test_a_file_with_too_many_rows_is_refused(app, session, folder):
+    app.config["IMPORT_MAX_ROWS"] = 2
     report = refused(session, write_csv(folder, [row(1), row(2), row(3)]))
     assert [(e.line, e.field) for e in report.errors] == [(4, "file")]
+
+
+def test_an_excel_date_cell_out_of_range_is_a_row_error(session, folder):
+    path = write_xlsx(folder, [row(1), row(2, warranty=datetime(9999, 12, 31)), row(3, birthday=date(2101, 1, 1))])
+    report = refused(session, path)
+    assert [(e.line, e.field) for e in report.errors] == [(3, "warranty_end"), (4, "birthday")]
+    assert all("between 1900-01-01 and 2100-12-31" in e.message for e in report.errors)
 
 
 def test_an_empty_workbook_is_refused(session, folder):
@@ -381,6 +390,13 @@ def test_cli_import_writes_and_refuses_a_bad_file_whole(app, session, folder):
 
 
 @pytest.fixture
+def app_config(app_config):
+    """The import runs inside the upload's request here (services/import_jobs.py: run_job, tested alone in
+    tests/test_customer_import_jobs.py together with the real thread)."""
+    return type("ImportInline", (app_config,), {"IMPORT_IN_BACKGROUND": False})
+
+
+@pytest.fixture
 def uploads(app, tmp_path) -> Path:
     """The app's instance folder in tmp_path: uploads never land in the real instance/."""
     app.instance_path = str(tmp_path / "instance")
@@ -400,6 +416,16 @@ def upload(client, content: bytes, filename: str):
                        content_type="multipart/form-data")
 
 
+def checked(client, content: bytes, filename: str = "export.csv") -> tuple[str, str]:
+    """Upload a file; (its token, the job page once the check ran)."""
+    response = upload(client, content, filename)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    token = re.fullmatch(r"/customers/import/([0-9a-f]{32})", response.headers["Location"]).group(1)
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    return token, page.get_data(as_text=True)
+
+
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
@@ -408,19 +434,19 @@ def test_upload_report_confirm(supervisor, uploads, session, folder):
     page = supervisor.get("/customers/import")
     assert page.status_code == 200 and 'type="file"' in page.get_data(as_text=True)
     content = write_csv(folder, [row(1), row(2, visited="2026-01-05")], encoding="gbk").read_bytes()
-    report = upload(supervisor, content, "导出.csv")
-    html = report.get_data(as_text=True)
-    assert report.status_code == 200
-    token = re.search(r'action="/customers/import/([0-9a-f]{32})"', html).group(1)
+    token, html = checked(supervisor, content, "导出.csv")
+    assert f'action="/customers/import/{token}"' in html
     assert files_in(uploads) == [f"{token}.csv"]
     assert "Confirm import" in html and "客户1" in html and "导出.csv" in html
     assert counts(session) == NOTHING
 
     done = supervisor.post(f"/customers/import/{token}")
-    assert done.status_code == 303 and done.headers["Location"] == "/customers/import"
+    assert done.status_code == 303 and done.headers["Location"] == f"/customers/import/{token}"
     assert counts(session) == {"Customer": 2, "Vehicle": 2, "Sale": 2, "ServiceVisit": 1}
     assert files_in(uploads) == []
-    assert "Imported: 2 new" in supervisor.get("/customers/import").get_data(as_text=True)
+    result = supervisor.get(f"/customers/import/{token}").get_data(as_text=True)
+    assert "Imported: 2 new" in result and "What changed" in result and "Confirm import" not in result
+    assert "导出.csv" in supervisor.get("/customers/import").get_data(as_text=True)      # in the recent imports
 
     twice = supervisor.post(f"/customers/import/{token}", follow_redirects=True)
     assert "not waiting any more" in twice.get_data(as_text=True)
@@ -429,9 +455,7 @@ def test_upload_report_confirm(supervisor, uploads, session, folder):
 
 def test_a_bad_upload_shows_every_error_and_keeps_nothing(supervisor, uploads, session, folder):
     content = write_csv(folder, [row(1, phone="12"), row(2), row(3, delivered="x")]).read_bytes()
-    response = upload(supervisor, content, "export.csv")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422
+    _token, html = checked(supervisor, content)
     errors = re.search(r'<table class="table" id="import-errors">(.*?)</table>', html, re.DOTALL).group(1)
     assert re.findall(r"<tr><td>(\d+)</td>", errors) == ["2", "4"]
     assert "Confirm import" not in html
@@ -454,31 +478,31 @@ def test_an_upload_without_a_file_is_refused(supervisor, uploads):
 
 
 @pytest.mark.parametrize("token", ["0" * 32, "zz" * 16, "abc", "0" * 31 + "G"])
-def test_an_unknown_or_malformed_token_gets_a_clear_message(supervisor, uploads, token):
-    response = supervisor.post(f"/customers/import/{token}", follow_redirects=True)
-    assert response.status_code == 200
-    assert "not waiting any more" in response.get_data(as_text=True)
+def test_an_unknown_or_malformed_token_is_not_found(supervisor, uploads, token):
+    assert supervisor.get(f"/customers/import/{token}").status_code == 404
+    assert supervisor.post(f"/customers/import/{token}").status_code == 404
 
 
 def test_an_expired_upload_cannot_be_confirmed(supervisor, uploads, session, folder):
-    import os
-    html = upload(supervisor, write_csv(folder, [row(1)]).read_bytes(), "export.csv").get_data(as_text=True)
-    token = re.search(r"/customers/import/([0-9a-f]{32})", html).group(1)
-    old = (uploads / f"{token}.csv").stat().st_mtime - 2 * 24 * 3600
-    os.utime(uploads / f"{token}.csv", (old, old))
+    token, _html = checked(supervisor, write_csv(folder, [row(1)]).read_bytes())
+    job = session.scalar(select(ImportJob).where(ImportJob.token == token))
+    job.finished_at -= timedelta(days=1, minutes=1)                     # checked more than a day ago
+    session.commit()
+    page = supervisor.get(f"/customers/import/{token}").get_data(as_text=True)
+    assert "Confirm import" not in page and "no longer waiting" in page
     response = supervisor.post(f"/customers/import/{token}", follow_redirects=True)
     assert "not waiting any more" in response.get_data(as_text=True)
-    assert counts(session) == NOTHING and files_in(uploads) == []
+    assert counts(session) == NOTHING
 
 
 def test_a_confirmation_refused_by_changes_since_the_dry_run(supervisor, uploads, session, folder):
-    html = upload(supervisor, write_csv(folder, [row(1)]).read_bytes(), "export.csv").get_data(as_text=True)
-    token = re.search(r"/customers/import/([0-9a-f]{32})", html).group(1)
+    token, _html = checked(supervisor, write_csv(folder, [row(1)]).read_bytes())
     owner = create_customer(session, name="车主", mobile=mobile(50))
     save_vehicle(session, owner, None, vin=vin(1), plate=None)
     session.commit()
-    response = supervisor.post(f"/customers/import/{token}")
-    assert response.status_code == 422 and "车主" in response.get_data(as_text=True)
+    response = supervisor.post(f"/customers/import/{token}", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "This file cannot be imported" in html and "车主" in html
     assert counts(session)["Customer"] == 1 and files_in(uploads) == []
 
 
@@ -487,6 +511,7 @@ def test_staff_may_not_import(client, auth, people, uploads, session, folder):
     content = write_csv(folder, [row(1)]).read_bytes()
     assert client.get("/customers/import").status_code == 403
     assert upload(client, content, "export.csv").status_code == 403
+    assert client.get(f"/customers/import/{'0' * 32}").status_code == 403
     assert client.post(f"/customers/import/{'0' * 32}").status_code == 403
     assert files_in(uploads) == [] and counts(session) == NOTHING
 
@@ -515,11 +540,12 @@ def test_an_upload_without_the_csrf_token_is_refused(csrf_client, people, sessio
     response = upload(csrf_client, content, "export.csv")
     assert response.status_code == 400
     assert files_in(tmp_path / "instance" / "imports") == []
-    assert csrf_client.post(f"/customers/import/{'0' * 32}").status_code == 400
     form = csrf_client.get("/customers/import").get_data(as_text=True)
     form_token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', form).group(1)
     accepted = csrf_client.post("/customers/import", data={"file": (io.BytesIO(content), "export.csv"),
                                                            "csrf_token": form_token},
                                 content_type="multipart/form-data")
-    assert accepted.status_code == 200
+    assert accepted.status_code == 303
+    job_token = accepted.headers["Location"].rsplit("/", 1)[1]
+    assert csrf_client.post(f"/customers/import/{job_token}").status_code == 400      # the confirmation too
     assert counts(db.session) == NOTHING

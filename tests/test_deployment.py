@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,7 +28,8 @@ def _free_port() -> int:
 
 
 def _environment(database_uri: str, port: int) -> dict:
-    return {**os.environ, "CAREBOARD_ENV": "production", "SECRET_KEY": "d" * 64, "DATABASE_URL": database_uri,
+    return {**os.environ, "CAREBOARD_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": database_uri,
             "CAREBOARD_BIND": f"127.0.0.1:{port}", "CAREBOARD_WORKERS": "2", "CAREBOARD_THREADS": "2",
             "CAREBOARD_PROXY_FIX_X_FOR": "1", "CAREBOARD_ACCESS_LOG": "/dev/null",
             "CAREBOARD_AUTO_TICK_SECONDS": "0"}

@@ -129,7 +129,7 @@ def test_checklist_measures_per_person(session, team):
 
 
 def _fill_supervisor(session, team, month=MONTH):
-    kpi.save_entries(session, actor=team["supervisor"], person=team["supervisor"], month=month, values={
+    kpi.save_entries(session, actor=team["director"], person=team["supervisor"], month=month, values={
         "insurance": {"renewal": 0.9, "new_insurance": 0.5}, "care_activities": {"band": "good", "value": 8},
         "sales": {"sales_completion": 1.0, "referral": 0.3}, "satisfaction": 10,
         "improvement": {"band": "some", "value": 7}})
@@ -155,7 +155,7 @@ def test_the_supervisors_month_with_the_measured_closure_rate(session, team):
 
 def test_a_judged_value_out_of_range_is_refused_and_nothing_is_stored(session, team):
     with pytest.raises(kpi_engine.InputError, match="7"):
-        kpi.save_entries(session, actor=team["supervisor"], person=team["supervisor"], month=MONTH, values={
+        kpi.save_entries(session, actor=team["director"], person=team["supervisor"], month=MONTH, values={
             "insurance": {"renewal": 0.9, "new_insurance": 0.5}, "improvement": {"band": "clear", "value": 7}})
     session.rollback()
     assert session.scalar(select(func.count(KpiEntry.id))) == 0
@@ -199,7 +199,7 @@ def test_finalize_freezes_and_reopen_is_recorded(session, team):
     session.commit()
     [sales] = kpi.scorecards(session, [team["sales1"]], MONTH, s=s)
     assert not sales.finalized and sales.measures["sales_callback"]["total"] == 1
-    kpi.save_entries(session, actor=team["supervisor"], person=team["supervisor"], month=MONTH,
+    kpi.save_entries(session, actor=team["director"], person=team["supervisor"], month=MONTH,
                      values={"satisfaction": 30})
     kpi.finalize(session, actor=team["director"], month=MONTH, s=s)
     session.commit()

@@ -43,6 +43,10 @@ def test_supervisors_see_everyone_enter_figures_but_do_not_finalize(client, auth
     assert client.get(f"/scorecard/sales2/{MONTH}").status_code == 200
     assert client.post(f"/scorecard/months/{MONTH}/finalize").status_code == 403
     assert client.get("/scorecard/templates").status_code == 403
+    assert client.get(f"/scorecard/entries/{MONTH}/sales2").status_code == 200
+    assert client.get(f"/scorecard/entries/{MONTH}/supervisor").status_code == 403      # not one's own
+    auth.logout()
+    auth.login("director")                            # the supervisor's figures come from the level above
     form = client.get(f"/scorecard/entries/{MONTH}/supervisor").get_data(as_text=True)
     assert 'name="m-improvement-band"' in form and 'name="m-insurance-renewal"' in form
     assert 'name="m-complaint_closure"' not in form                                # measured, not entered
@@ -59,7 +63,7 @@ def test_supervisors_see_everyone_enter_figures_but_do_not_finalize(client, auth
 
 
 def test_a_judged_value_out_of_its_band_is_refused_and_nothing_changes(client, auth, people, session):
-    auth.login("supervisor")
+    auth.login("director")
     client.post(f"/scorecard/entries/{MONTH}/supervisor", data={"m-satisfaction": "10"})
     before = session.scalar(select(func.count(KpiEntry.id)))
     refused = client.post(f"/scorecard/entries/{MONTH}/supervisor", data={
@@ -82,7 +86,7 @@ def test_the_director_finalizes_and_reopens_with_a_reason(client, auth, people, 
     assert "已定稿" in page and "重新开放" in page
     auth.logout()
     auth.login("supervisor")
-    locked = client.post(f"/scorecard/entries/{MONTH}/supervisor", data={"m-satisfaction": "10"})
+    locked = client.post(f"/scorecard/entries/{MONTH}/sales1", data={"m-archiving": "80"})
     assert locked.status_code == 422 and session.scalar(select(func.count(KpiEntry.id))) == 0
     auth.logout()
     auth.login("director")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_an_oversized_csp_report_is_refused(client):
 def test_production_cookies_are_secure_httponly_and_samesite(app_config, monkeypatch, people, session):
     session.commit()
     monkeypatch.setenv("DATABASE_URL", app_config.SQLALCHEMY_DATABASE_URI)
-    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
     app = create_app(type("Production", (ProductionConfig,), {"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}))
     client = app.test_client()
     page = client.get("/login", base_url="https://careboard.example")

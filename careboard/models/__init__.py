@@ -5,15 +5,18 @@ from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistR
 from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
                                          Notification)
 from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
+from careboard.models.imports import ImportJob, JobPhase, JobStatus
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
 from careboard.models.settings import Setting
-from careboard.models.users import Level, Role, User
+from careboard.models.users import Level, LoginSession, Role, User
 
 __all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
            "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer", "EventKind",
-           "Level", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting", "SlaState", "User", "Vehicle"]
+           "ImportJob", "JobPhase", "JobStatus",
+           "Level", "LoginSession", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting", "SlaState",
+           "User", "Vehicle"]

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -112,3 +112,15 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}/{Level(self.level).name}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser: the session cookie carries a random token, the database keeps its hash.
+
+    Logging out deletes the row, so a copied cookie stops working at once; a password change, a reset
+    or a deactivation deletes every row of the account."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)     # sha256 hex of the cookie's token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

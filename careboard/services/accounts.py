@@ -1,14 +1,20 @@
 """Accounts: authentication and the administrator's use cases."""
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from werkzeug import security
 
 from careboard.dbtypes import utcnow
-from careboard.models import Level, Role, User
+from careboard.models import Level, LoginSession, Role, User
 from careboard.services import DomainError
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
@@ -19,10 +25,23 @@ def find_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 
 
+@lru_cache(maxsize=4)
+def dummy_hash(method: str) -> str:
+    """A hash of a random password made with `method`, once per process and method: what a failed log-in
+    of an unknown or deactivated name is checked against."""
+    return security.generate_password_hash(secrets.token_urlsafe(16), method)
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, or None (same answer for every failure)."""
+    """The active user with this name and password, or None (same answer for every failure).
+
+    Every attempt checks exactly one password hash made with the configured method, so a failed log-in
+    costs the same whether the name exists, is deactivated or is unknown: the time of the answer does not
+    tell which user names exist."""
     user = find_by_username(session, username)
-    if user is None or not user.check_password(password) or not user.active:
+    known = user is not None and user.active
+    stored = user.password_hash if known else dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    if not security.check_password_hash(stored, password) or not known:
         return None
     user.last_login_at = utcnow()
     return user
@@ -67,18 +86,22 @@ def update_user(session: Session, user: User, *, actor: User, display_name: str,
 
 
 def set_active(session: Session, user: User, *, actor: User, active: bool) -> User:
-    """Deactivating keeps every row of the user; they simply cannot log in."""
+    """Deactivating keeps every row of the user; they cannot log in, and every open session of theirs ends."""
     if not active and user.id == actor.id:
         raise DomainError(_("You cannot deactivate your own account."))
     if not active and user.level >= Level.ADMIN and user.active and _active_admins(session) <= 1:
         raise DomainError(_("At least one active administrator must remain."))
     user.active = active
+    if not active:
+        end_all_sessions(session, user)
     return user
 
 
 def reset_password(session: Session, user: User, *, password: str) -> User:
+    """A new password ends every session of the account (the caller may open a fresh one for itself)."""
     _check_password(password)
     user.set_password(password)
+    end_all_sessions(session, user)
     return user
 
 
@@ -91,3 +114,39 @@ def change_own_password(session: Session, user: User, *, current: str, new: str)
 def list_users(include_inactive: bool = True):
     query = select(User).order_by(User.active.desc(), User.role, User.username)
     return query if include_inactive else query.where(User.active.is_(True))
+
+
+# ---------------------------------------------------------------- login sessions (see careboard/auth_session.py)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_login_session(session: Session, user: User, *, now: datetime, lifetime: timedelta) -> str:
+    """A new signed-in browser of `user`: returns the token for its cookie; the database keeps only its hash.
+    Rows older than `lifetime` (anybody's: they no longer let anyone in) are deleted on the way."""
+    session.execute(delete(LoginSession).where(LoginSession.created_at < now - lifetime))
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=token_hash(token), created_at=now))
+    session.flush()
+    return token
+
+
+def close_login_session(session: Session, token: str | None) -> None:
+    """Log-out: this browser's session ends; a copy of its cookie no longer works."""
+    if token:
+        session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    """Every browser of the account is logged out at once (password change, reset, deactivation)."""
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def session_user(session: Session, user_id: int, token: str, *, not_before: datetime) -> User | None:
+    """The active user whose login session this token is, in one query (the user joined with the session)."""
+    return session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id)
+                          .where(User.id == user_id, User.active.is_(True),
+                                 LoginSession.token_hash == token_hash(token),
+                                 LoginSession.created_at >= not_before))

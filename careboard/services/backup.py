@@ -6,7 +6,9 @@ A backup is a folder:
     careboard.sqlite    SQLite: the online backup API's copy, one self-contained file
     careboard.pgdump    PostgreSQL: pg_dump --format=custom (of the schema the URL selects, if it selects one)
     uploads/            the upload folder's files under the same relative paths
-    manifest.json       written last, so a folder without one is not a backup
+    manifest.json       written last, so a folder without one is not a backup; signed (HMAC-SHA256 with a key
+                        derived from SECRET_KEY), so that a backup altered afterwards, or made by another
+                        CareBoard, is refused unless the restore is told --unsigned
 
 SQLite is copied with the backup API in a single step, which reads one moment of the database while gunicorn
 workers go on writing (WAL mode); the row counts and photo rows of the manifest are read from the copy.
@@ -15,16 +17,19 @@ rows from, so manifest and dump agree to the row. Photos are written before thei
 changed, so the upload folder copied after the snapshot holds every file that a photo row of the snapshot
 names; a missing one is reported, not fatal.
 
-A restore checks everything first: the manifest, the kind of database, the schema revision against this
-code's migrations, the checksum of the database file and of every upload, and on PostgreSQL the schema the
-dump belongs to. When one check fails nothing is changed. Then the database is replaced (SQLite: the backup
-API into the configured file; PostgreSQL: pg_restore --clean --if-exists --no-owner --single-transaction) and
-the missing uploads are added.
+A restore checks everything first: the manifest and its signature, the kind of database, the schema revision
+against this code's migrations, the checksum of the database file and of every upload, the rows per table
+that the database file holds against the manifest's counts (SQLite: read from the copy; PostgreSQL: counted in
+the dump's data), and on PostgreSQL the schema the dump belongs to. When one check fails nothing is changed.
+Then the database is replaced (SQLite: the backup API into the configured file; PostgreSQL: pg_restore --clean
+--if-exists --no-owner --single-transaction) and the missing uploads are added.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 import os
 import shlex
 import shutil
@@ -52,6 +57,8 @@ UPLOADS = "uploads"
 DATABASE_FILES = {"sqlite": "careboard.sqlite", "postgresql": "careboard.pgdump"}
 RESTORE_LOCK_TIMEOUT = "60s"        # pg_restore gives up on a lock the running app holds instead of hanging
 UPGRADE_COMMAND = "flask --app careboard db upgrade"
+SIGNATURE = "signature"             # the manifest's field: "hmac-sha256:<hex>" over the rest of it
+SIGNATURE_PREFIX = "hmac-sha256:"
 
 
 class BackupError(DomainError):
@@ -149,6 +156,7 @@ class RestorePlan:
     manifest: Manifest
     head: str                           # this code's newest schema revision
     schema: str | None                  # PostgreSQL: the schema that is replaced
+    unverified: str | None = None       # why the signature was not checked (restore --unsigned), else None
 
     @property
     def needs_upgrade(self) -> bool:
@@ -159,6 +167,13 @@ class RestorePlan:
         rows = sum(m.row_counts.values())
         return [f"backup of {m.created_at}: {m.database} database at schema revision {m.revision}, "
                 f"{rows} rows in {len(m.row_counts)} tables, {len(m.uploads)} upload files"]
+
+    def warnings(self) -> list[str]:
+        if self.unverified is None:
+            return []
+        return [f"warning: {self.unverified}. Restoring it anyway (--unsigned): nothing shows that this backup "
+                f"was made by this CareBoard or that it is unchanged since; its checksums and row counts only "
+                f"show that it is complete."]
 
 
 @dataclass(frozen=True)
@@ -189,8 +204,22 @@ class RestoreResult:
 
 # --- backup -------------------------------------------------------------------------------------------------
 
-def backup(engine: Engine, upload_folder: Path, dest: Path) -> BackupResult:
-    """Write a backup of the database behind `engine` and of `upload_folder` into the new folder `dest`."""
+def signing_key(secret_key: str | bytes) -> bytes:
+    """The manifest's signing key: derived from the app's SECRET_KEY, and used for nothing else."""
+    secret = secret_key.encode("utf-8") if isinstance(secret_key, str) else bytes(secret_key)
+    return hmac.new(secret, b"careboard-backup-manifest", hashlib.sha256).digest()
+
+
+def sign(data: dict, key: bytes) -> str:
+    """The signature of a manifest's fields (every field but the signature), in a canonical JSON form."""
+    fields = {name: value for name, value in data.items() if name != SIGNATURE}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return SIGNATURE_PREFIX + hmac.new(key, canonical, hashlib.sha256).hexdigest()
+
+
+def backup(engine: Engine, upload_folder: Path, dest: Path, *, key: bytes) -> BackupResult:
+    """Write a backup of the database behind `engine` and of `upload_folder` into the new folder `dest`, its
+    manifest signed with `key` (signing_key of the app's SECRET_KEY)."""
     kind = database_kind(engine)
     dest, upload_folder = Path(dest), Path(upload_folder)
     if dest.resolve().is_relative_to(upload_folder.resolve()):
@@ -210,7 +239,8 @@ def backup(engine: Engine, upload_folder: Path, dest: Path) -> BackupResult:
                             database=kind, database_file=StoredFile(database_path.name, size, digest),
                             schema=schema, revision=snapshot.revision, row_counts=snapshot.row_counts,
                             uploads=tuple(uploads), missing_uploads=tuple(missing))
-        data = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False).encode("utf-8")
+        fields = manifest.as_json()
+        data = json.dumps({**fields, SIGNATURE: sign(fields, key)}, indent=2, ensure_ascii=False).encode("utf-8")
         _write_atomically(dest / MANIFEST, lambda out: out.write(data))
     except OSError as error:
         _discard(dest, created)
@@ -336,7 +366,9 @@ def migration_revisions(directory: str | Path) -> list[str]:
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 
 
-def read_manifest(folder: Path) -> Manifest:
+def read_manifest(folder: Path, key: bytes, *, allow_unsigned: bool = False) -> tuple[Manifest, str | None]:
+    """The backup's manifest once its signature is checked, with None; with `allow_unsigned`, an unsigned or
+    wrongly signed one is returned as well, with what is wrong with its signature."""
     path = Path(folder) / MANIFEST
     if not Path(folder).is_dir():
         raise BackupError(f"{folder} is not a folder. Nothing was changed.")
@@ -345,7 +377,13 @@ def read_manifest(folder: Path) -> Manifest:
                           f"finish. Nothing was changed.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest.from_json(data)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        unverified = _signature_problem(data, key)
+        if unverified is not None and not allow_unsigned:
+            raise BackupError(f"{unverified}. Nothing was changed. Only if you know where this backup comes "
+                              f"from and that nobody changed it, restore it with --unsigned.")
+        return Manifest.from_json(data), unverified
     except BackupError:
         raise
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
@@ -354,10 +392,26 @@ def read_manifest(folder: Path) -> Manifest:
                           f"Nothing was changed.") from None
 
 
-def check_restore(engine: Engine, folder: Path, revisions: Sequence[str]) -> RestorePlan:
-    """Every check a restore makes before it touches anything; raises BackupError on the first that fails."""
+def _signature_problem(data: dict, key: bytes) -> str | None:
+    """None when the manifest carries its signature by `key`; else what is wrong, as a sentence."""
+    signature = data.get(SIGNATURE)
+    if not signature:
+        return f"The backup's {MANIFEST} is not signed (a backup of an older CareBoard, or the signature was " \
+               f"removed)"
+    if not isinstance(signature, str) or not hmac.compare_digest(signature.encode("utf-8"),
+                                                                 sign(data, key).encode("utf-8")):
+        return f"The signature of the backup's {MANIFEST} does not match: the backup was changed after it " \
+               f"was made, or it was made by a CareBoard with another SECRET_KEY"
+    return None
+
+
+def check_restore(engine: Engine, folder: Path, revisions: Sequence[str], *, key: bytes,
+                  allow_unsigned: bool = False) -> RestorePlan:
+    """Every check a restore makes before it touches anything; raises BackupError on the first that fails.
+    `key` (signing_key of SECRET_KEY) checks the manifest's signature; `allow_unsigned` accepts a manifest
+    without a valid one, and the plan says so in its warnings."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest, unverified = read_manifest(folder, key, allow_unsigned=allow_unsigned)
     kind = database_kind(engine)
     if manifest.database != kind:
         raise BackupError(f"This is a backup of a {manifest.database} database, but CareBoard is configured "
@@ -371,11 +425,14 @@ def check_restore(engine: Engine, folder: Path, revisions: Sequence[str]) -> Res
     for upload in manifest.uploads:
         _verify(folder / UPLOADS, upload, "upload")
     schema = None
+    database_path = folder / manifest.database_file.path
     if kind == "postgresql":
-        schema = _check_archive(engine, folder / manifest.database_file.path)
+        schema = _check_archive(engine, database_path)
+        counts = _archive_row_counts(database_path)
     else:
-        _check_sqlite_copy(folder / manifest.database_file.path, manifest)
-    return RestorePlan(folder=folder, manifest=manifest, head=revisions[-1], schema=schema)
+        counts = _check_sqlite_copy(database_path, manifest)
+    _check_row_counts(counts, manifest.row_counts)
+    return RestorePlan(folder=folder, manifest=manifest, head=revisions[-1], schema=schema, unverified=unverified)
 
 
 def restore(engine: Engine, upload_folder: Path, plan: RestorePlan) -> RestoreResult:
@@ -413,19 +470,60 @@ def _verify(folder: Path, stored: StoredFile, what: str) -> None:
                           f"backup is damaged or was altered. Nothing was changed.")
 
 
-def _check_sqlite_copy(path: Path, manifest: Manifest) -> None:
+def _check_sqlite_copy(path: Path, manifest: Manifest) -> dict[str, int]:
+    """The rows per table of the backup's SQLite file, after checking its schema revision."""
     reader = _sqlite_engine(path)
     try:
         with reader.connect() as conn:
-            revision = _read_snapshot(conn, None).revision
+            snapshot = _read_snapshot(conn, None)
     except (BackupError, DBAPIError, OSError) as error:
         raise BackupError(f"The database file of the backup cannot be read ({error}). Nothing was changed.") \
             from None
     finally:
         reader.dispose()
-    if revision != manifest.revision:
-        raise BackupError(f"The database file is at schema revision {revision}, the manifest says "
+    if snapshot.revision != manifest.revision:
+        raise BackupError(f"The database file is at schema revision {snapshot.revision}, the manifest says "
                           f"{manifest.revision}. Nothing was changed.")
+    return snapshot.row_counts
+
+
+# "COPY <schema>.<table> (<columns>) FROM stdin;": the start of a table's rows in pg_restore's SQL output
+COPY_LINE = re.compile(rb'^COPY (?:(?:"(?:[^"]|"")+"|[^ ."(]+)\.)?("(?:[^"]|"")+"|[^ ."(]+) .*FROM stdin;$')
+
+
+def _archive_row_counts(path: Path) -> dict[str, int]:
+    """The rows per table in a pg_dump archive, counted in the data pg_restore writes out (COPY text format:
+    one line per row, newlines inside values escaped), without restoring anything."""
+    args = [_tool("pg_restore"), "--data-only", "--file=-", str(path)]
+    counts: dict[str, int] = {}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        table_name = None
+        for line in process.stdout:
+            line = line.rstrip(b"\n")
+            if table_name is not None:
+                if line == b"\\.":
+                    table_name = None
+                else:
+                    counts[table_name] += 1
+            elif match := COPY_LINE.match(line):
+                name = match.group(1).decode("utf-8")
+                table_name = name[1:-1].replace('""', '"') if name.startswith('"') else name
+                counts.setdefault(table_name, 0)
+        said = process.stderr.read().decode("utf-8", "replace").strip()
+    if process.returncode != 0:
+        raise BackupError(f"pg_restore cannot read the backup's data ({said or process.returncode}). "
+                          f"Nothing was changed.")
+    return counts
+
+
+def _check_row_counts(found: dict[str, int], expected: dict[str, int]) -> None:
+    """Refuse a database file whose rows per table are not the manifest's: incomplete or altered."""
+    differ = [f"{name}: {found.get(name, 'no table')} in the file, {expected.get(name, 'none')} in the manifest"
+              for name in sorted(set(found) | set(expected)) if found.get(name) != expected.get(name)]
+    if differ:
+        shown = "; ".join(differ[:5]) + (f"; and {len(differ) - 5} more" if len(differ) > 5 else "")
+        raise BackupError(f"The backup's database file does not hold the rows its manifest counts ({shown}): "
+                          f"the backup is incomplete or was altered. Nothing was changed.")
 
 
 def _check_archive(engine: Engine, path: Path) -> str:

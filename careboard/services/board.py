@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Select, and_, case, func, or_, select
+from sqlalchemy import Row, Select, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from careboard import policy
 from careboard.dbtypes import utcnow
@@ -21,6 +22,12 @@ from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Prior
 from careboard.models.cards import OPEN_COLUMNS, sla_state
 from careboard.services import DomainError
 from careboard.services.settings import StoreSettings
+from careboard.services.texts import is_visible
+
+TITLE_LENGTH = Card.__table__.c.title.type.length       # 200: what a title, also a rule's, may hold
+COMMENT_LENGTH = 4000
+HISTORY_PAGE = 20                                         # events the drawer shows at a time, newest first
+BOARD_LOCK_ID = 0x43424C4E                                # PostgreSQL advisory lock key ("CBLN"): see _lock_lanes
 
 
 class Conflict(Exception):
@@ -89,6 +96,36 @@ def _check_version(card: Card, seen_version: int | None) -> None:
         raise Conflict(card)
 
 
+def _lock_lanes(session: Session, card: Card | None = None) -> None:
+    """One writer of lanes at a time, and the card changed only from the version this request loaded.
+
+    Two drops that read a lane at once and both renumber it leave gaps or twice the same position; a drop
+    that read the card before another drop moved it renumbers a lane the card has left. So every use case
+    that places a card calls this before it reads a lane: it takes the board's lock, held until the
+    transaction ends (a transaction-level advisory lock on PostgreSQL; on SQLite its one write lock, taken
+    by BEGIN IMMEDIATE), and then bumps the card's version at once. The bump's UPDATE finds no row when
+    someone changed the card since it was loaded — StaleDataError, a 409 — also for a drop that changes
+    nothing."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": BOARD_LOCK_ID})
+    elif connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if card is not None and card.id is not None:
+        flag_modified(card, "position")
+        session.flush()
+
+
+def _check_follows_workflow(session: Session, card: Card, to_column: str | None) -> None:
+    """A complaint's card changes only through the complaint's steps, as a 5S card only with its checklist:
+    its column follows the complaint's step, its title, due time and priority are the complaint's. A move
+    within its column (another place, another person) is free. `to_column` None: an edit."""
+    if card.kind != CardKind.COMPLAINT.value or to_column == card.column:
+        return
+    from careboard.services import complaints
+    complaints.check_card_change(session, card, to_column=to_column)
+
+
 def _name(user: User | None) -> str:
     return user.display_name if user else _("Unassigned")
 
@@ -97,7 +134,9 @@ def _clean_title(title: str) -> str:
     title = (title or "").strip()
     if not title:
         raise DomainError(_("A card needs a title."))
-    if len(title) > 200:
+    if not is_visible(title):
+        raise DomainError(_("The title has no visible characters: write what the card is about."))
+    if len(title) > TITLE_LENGTH:
         raise DomainError(_("The title is too long (at most 200 characters)."))
     return title
 
@@ -122,6 +161,7 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
                 column=Column.TODO.value, position=0, due_at=due_at, priority=int(Priority(priority)),
                 source=source, rule_key=rule_key, customer_id=customer_id,
                 created_by_id=actor.id if actor else None)
+    _lock_lanes(session)
     _place(session, card, Column.TODO.value, assignee, None)
     session.add(card)
     session.flush()
@@ -134,6 +174,7 @@ def edit_card(session: Session, card: Card, *, actor: User, seen_version: int, t
     _check_version(card, seen_version)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
+    _check_follows_workflow(session, card, None)
     changes = []
     title = _clean_title(title)
     for name, value in (("title", title), ("details", (details or "").strip()), ("due_at", due_at),
@@ -166,6 +207,8 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
         raise Forbidden("reassign")
     if to_assignee is not None and not to_assignee.active:
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_assignee.display_name))
+    _check_follows_workflow(session, card, to_column)
+    _lock_lanes(session, card)
     if to_column == Column.DONE.value and card.column != Column.DONE.value:
         _check_done(session, card, actor, card.outcome_note)
     if card.column == Column.DONE.value and to_column != Column.DONE.value:
@@ -203,6 +246,7 @@ def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: Us
         raise DomainError(_("Choose two different people."))
     if not to_user.active:
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_user.display_name))
+    _lock_lanes(session)
     cards = session.scalars(select(Card).where(Card.assignee_id == from_user.id, Card.column.in_(OPEN_COLUMNS))
                             .order_by(Card.column, Card.position)).all()
     for card in cards:
@@ -235,8 +279,11 @@ def complete_card(session: Session, card: Card, *, actor: User, seen_version: in
         raise Forbidden(card.id)
     if card.column == Column.DONE.value:
         raise DomainError(_("This card is already done."))
-    note = (note or "").strip() or None
+    _check_follows_workflow(session, card, Column.DONE.value)
+    note = (note or "").strip()
+    note = note if is_visible(note) else None
     _check_done(session, card, actor, note)
+    _lock_lanes(session, card)
     if note:
         card.outcome_note = note
     _place(session, card, Column.DONE.value, card.assignee, None)
@@ -250,6 +297,8 @@ def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int)
         raise Forbidden(card.id)
     if card.column != Column.DONE.value:
         raise DomainError(_("Only a done card can be reopened."))
+    _check_follows_workflow(session, card, Column.TODO.value)
+    _lock_lanes(session, card)
     return _reopen(session, card, actor, to_column=Column.TODO.value, to_assignee=card.assignee, position=None)
 
 
@@ -271,7 +320,9 @@ def add_comment(session: Session, card: Card, *, actor: User, body: str) -> Card
     body = (body or "").strip()
     if not body:
         raise DomainError(_("The comment is empty."))
-    if len(body) > 4000:
+    if not is_visible(body):
+        raise DomainError(_("The comment has no visible characters."))
+    if len(body) > COMMENT_LENGTH:
         raise DomainError(_("The comment is too long (at most 4000 characters)."))
     return _event(session, card, actor, EventKind.COMMENTED, note=body)
 
@@ -448,9 +499,23 @@ def get_card(session: Session, card_id: int) -> Card | None:
         selectinload(Card.assignee), selectinload(Card.completed_by), selectinload(Card.created_by))).first()
 
 
-def card_history(session: Session, card: Card) -> list[CardEvent]:
-    return session.scalars(select(CardEvent).where(CardEvent.card_id == card.id)
-                           .options(selectinload(CardEvent.actor)).order_by(CardEvent.id)).all()
+@dataclass
+class HistoryPage:
+    events: list[CardEvent]          # newest first
+    older: int | None                # `before` for the next, older page; None when these are the oldest
+
+
+def card_history(session: Session, card: Card, *, before: int | None = None,
+                 limit: int = HISTORY_PAGE) -> HistoryPage:
+    """A page of the card's history and comments, newest first: the drawer stays small and quick however
+    long the discussion grows; older events come a page at a time (`before`: the oldest id shown)."""
+    query = select(CardEvent).where(CardEvent.card_id == card.id)
+    if before is not None:
+        query = query.where(CardEvent.id < before)
+    rows = session.scalars(query.options(selectinload(CardEvent.actor))
+                           .order_by(CardEvent.id.desc()).limit(limit + 1)).all()
+    events = list(rows[:limit])
+    return HistoryPage(events, events[-1].id if len(rows) > limit else None)
 
 
 def _overdue_query(user: User, now: datetime) -> Select:

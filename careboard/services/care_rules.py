@@ -10,6 +10,9 @@
 * Rows that arrive late (an import of last week's deliveries, a corrected insurance date) are caught by
   id / update-time cursors: their cards whose day has already come are made at once.
 * Nothing older than `backfill_days` is made: importing five years of history does not flood the board.
+* One bad row never stops the others: a date outside 1900–2100 (written past the forms, say by hand in the
+  database) is left out of every planning query, named in the tick's report, and told to the supervisors and
+  the director once a day (`out_of_range_rows`, `notify_skipped`).
 
 The numbers (3 days, 3 and 6 months, lead times) come from DESIGN.md and the store's settings.
 """
@@ -25,20 +28,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.models import (CallbackResult, CallbackScript, Card, CardEvent, CardKind, Column, Customer, EventKind,
-                              Priority, Role, RuleState, Sale, ServiceVisit, User, Vehicle)
+                              Level, Notification, Priority, Role, RuleState, Sale, ServiceVisit, User, Vehicle)
 from careboard.models.cards import OPEN_COLUMNS
 from careboard.services import DomainError
 from careboard.services import board as board_service
 from careboard.services import settings as settings_service
 from careboard.services.customers import format_plate
 from careboard.services.settings import StoreSettings
+from careboard.services.texts import is_visible
 
 DUE_TIME = time(23, 59)        # a card due on a day is due by the end of that day, in the store's zone
 
@@ -119,26 +123,37 @@ def due_at(day: date, zone) -> datetime:
     return datetime.combine(day, DUE_TIME, tzinfo=zone).astimezone(UTC)
 
 
-def parse_holidays(text: str) -> list[tuple[date, str]]:
-    holidays = []
+def holiday_lines(text: str) -> tuple[list[tuple[date, str]], list[tuple[int, str]]]:
+    """The holidays of the list and its bad lines (number, text): a line is a date in 1900–2100 and a name."""
+    holidays, bad = [], []
     for number, line in enumerate((text or "").splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         day, _sep, name = line.partition(" ")
         try:
-            holidays.append((date.fromisoformat(day), name.strip() or day))
-        except ValueError:
-            raise DomainError(_("Holiday list, line %(n)d: write a date as 2026-10-01 followed by the name.",
-                                n=number)) from None
+            holidays.append((dates.check(date.fromisoformat(day)), name.strip() or day))
+        except ValueError:                                   # not a date, or DateOutOfRange
+            bad.append((number, line))
+    return holidays, bad
+
+
+def parse_holidays(text: str) -> list[tuple[date, str]]:
+    """The holiday list as the settings page saves it: DomainError naming the first bad line."""
+    holidays, bad = holiday_lines(text)
+    if bad:
+        raise DomainError(_("Holiday list, line %(n)d: write a date between 1900 and 2100 as 2026-10-01 followed "
+                            "by the name.", n=bad[0][0]))
     return holidays
 
 
 def parse_now(text: str | None, settings: StoreSettings | None = None) -> datetime:
-    """`--now`: an ISO time; without an offset it is the store's local time. None: the real now."""
+    """`--now`: an ISO time in 1900–2100; without an offset it is the store's local time. None: the real now.
+    ValueError (DateOutOfRange for a time outside 1900–2100) when it is not one."""
     if not text:
         return utcnow()
-    value = datetime.fromisoformat(text)
+    value = datetime.fromisoformat(text.strip())
+    dates.check(value)
     if value.tzinfo is None:
         zone = (settings or settings_service.load(current_db_session())).zone
         value = value.replace(tzinfo=zone)
@@ -260,6 +275,22 @@ def _birthday_card(row, year: int, s: StoreSettings) -> Planned:
 
 
 # ---------------------------------------------------------------- queries (each a range on an index)
+#
+# Every query that feeds the planning leaves out rows with a date outside 1900–2100 (`_sane`): adding months
+# to 9999-12-31 overflows. Those rows are reported instead (`out_of_range_rows`).
+
+VEHICLE_DATES = (Vehicle.delivery_date, Vehicle.warranty_end, Vehicle.insurance_expiry, Vehicle.next_inspection,
+                 Vehicle.first_maintenance_due, Vehicle.last_service_visit)
+
+
+def _sane(*columns) -> list:
+    """Conditions: each date column is empty or in 1900–2100."""
+    return [or_(c.is_(None), c.between(dates.FIRST, dates.LAST)) for c in columns]
+
+
+def _insane(*columns):
+    """Condition: some date column lies outside 1900–2100."""
+    return or_(*(or_(c < dates.FIRST, c > dates.LAST) for c in columns))
 
 
 def _sale_rows(session: Session, *conditions):
@@ -267,7 +298,7 @@ def _sale_rows(session: Session, *conditions):
         select(Sale.id, Sale.delivered_on, Sale.customer_id, Sale.vehicle_id, Customer.name,
                Customer.sales_care_id, Vehicle.plate, Vehicle.model)
         .join(Customer, Customer.id == Sale.customer_id).join(Vehicle, Vehicle.id == Sale.vehicle_id)
-        .where(*conditions)).all()
+        .where(*conditions, *_sane(Sale.delivered_on))).all()
 
 
 def _visit_rows(session: Session, *conditions):
@@ -276,23 +307,109 @@ def _visit_rows(session: Session, *conditions):
                ServiceVisit.customer_id, ServiceVisit.vehicle_id, Customer.name, Customer.aftersales_care_id,
                Vehicle.plate, Vehicle.model)
         .join(Customer, Customer.id == ServiceVisit.customer_id)
-        .join(Vehicle, Vehicle.id == ServiceVisit.vehicle_id).where(*conditions)).all()
+        .join(Vehicle, Vehicle.id == ServiceVisit.vehicle_id).where(*conditions, *_sane(ServiceVisit.visited_on))).all()
 
 
 VEHICLE_FIELDS = (Vehicle.id.label("vehicle_id"), Vehicle.customer_id, Vehicle.plate, Vehicle.model,
-                  Vehicle.delivery_date, Vehicle.warranty_end, Vehicle.insurance_expiry, Vehicle.next_inspection,
-                  Vehicle.first_maintenance_due, Vehicle.last_service_visit, Customer.name,
-                  Customer.sales_care_id, Customer.aftersales_care_id)
+                  *VEHICLE_DATES, Customer.name, Customer.sales_care_id, Customer.aftersales_care_id)
 
 
 def _vehicle_rows(session: Session, *conditions):
     return session.execute(select(*VEHICLE_FIELDS).join(Customer, Customer.id == Vehicle.customer_id)
-                           .where(*conditions)).all()
+                           .where(*conditions, *_sane(*VEHICLE_DATES))).all()
 
 
 def _birthday_rows(session: Session, *conditions):
     return session.execute(select(Customer.id.label("customer_id"), Customer.name, Customer.birthday,
-                                  Customer.sales_care_id).where(Customer.birthday.is_not(None), *conditions)).all()
+                                  Customer.sales_care_id)
+                           .where(Customer.birthday.is_not(None), *conditions, *_sane(Customer.birthday))).all()
+
+
+# ---------------------------------------------------------------- rows the rules cannot plan
+
+
+FIELD_LABELS = {
+    "birthday": _l("Birthday"),
+    "delivery_date": _l("Delivery date"),
+    "warranty_end": _l("Warranty end"),
+    "insurance_expiry": _l("Insurance expiry"),
+    "next_inspection": _l("Next annual inspection"),
+    "first_maintenance_due": _l("First maintenance due"),
+    "last_service_visit": _l("Last service visit"),
+    "delivered_on": _l("Delivered on"),
+    "visited_on": _l("Visited on"),
+    "holidays": _l("Holiday list"),
+}
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row the rules left out: `table` #`row_id`, of a customer (None for a setting), and the bad field."""
+
+    table: str                    # customer | vehicle | sale | service_visit | settings
+    row_id: int
+    customer_id: int | None
+    customer: str
+    field: str
+    value: str
+
+    def line(self) -> str:
+        whose = f" of customer {self.customer} (#{self.customer_id})" if self.customer_id else ""
+        return (f"skipped {self.table} #{self.row_id}{whose}: {self.field} {self.value} is not a date in "
+                f"{dates.FIRST.isoformat()}..{dates.LAST.isoformat()}")
+
+    def notice(self) -> str:
+        label = str(FIELD_LABELS.get(self.field, self.field))
+        if self.customer_id is None:
+            return _("The care rules skipped line %(n)d of the %(field)s in the settings (“%(value)s”): write a "
+                     "date between 1900 and 2100.", n=self.row_id, field=label, value=self.value)
+        return _("The care rules skipped customer %(name)s (#%(id)d): %(field)s %(value)s is not a date between "
+                 "1900 and 2100. Please correct it.", name=self.customer, id=self.customer_id, field=label,
+                 value=self.value)
+
+
+def out_of_range_rows(session: Session, s: StoreSettings) -> list[SkippedRow]:
+    """Every row with a date outside 1900–2100, which the planning queries leave out: one query per table."""
+    skipped = []
+    for row in session.execute(select(Customer.id, Customer.name, Customer.birthday)
+                               .where(_insane(Customer.birthday)).order_by(Customer.id)):
+        skipped.append(SkippedRow("customer", row.id, row.id, row.name, "birthday", row.birthday.isoformat()))
+    for row in session.execute(select(Vehicle.id, Customer.id.label("customer_id"), Customer.name, *VEHICLE_DATES)
+                               .join(Customer, Customer.id == Vehicle.customer_id)
+                               .where(_insane(*VEHICLE_DATES)).order_by(Vehicle.id)):
+        for column in VEHICLE_DATES:
+            value = getattr(row, column.key)
+            if not dates.in_range(value):
+                skipped.append(SkippedRow("vehicle", row.id, row.customer_id, row.name, column.key,
+                                          value.isoformat()))
+    for model, column in ((Sale, Sale.delivered_on), (ServiceVisit, ServiceVisit.visited_on)):
+        for row in session.execute(select(model.id, model.customer_id, Customer.name, column)
+                                   .join(Customer, Customer.id == model.customer_id)
+                                   .where(_insane(column)).order_by(model.id)):
+            skipped.append(SkippedRow(model.__tablename__, row.id, row.customer_id, row.name, column.key,
+                                      getattr(row, column.key).isoformat()))
+    for number, line in holiday_lines(s.holidays)[1]:
+        skipped.append(SkippedRow("settings", number, None, "", "holidays", line[:60]))
+    return skipped
+
+
+def notify_skipped(session: Session, skipped: list[SkippedRow], *, now: datetime, s: StoreSettings) -> int:
+    """A notice of each skipped row to every active supervisor and director, at most once a (store) day each.
+    Returns the number of notices made."""
+    if not skipped:
+        return 0
+    bosses = session.scalars(select(User.id).where(User.active.is_(True),
+                                                   User.level.in_((Level.SUPERVISOR, Level.DIRECTOR)))).all()
+    texts = list(dict.fromkeys(row.notice()[:300] for row in skipped))
+    midnight = datetime.combine(now.astimezone(s.zone).date(), time(0), tzinfo=s.zone).astimezone(UTC)
+    sent = set()
+    for chunk in _chunks(texts, 200):
+        sent.update((uid, text) for uid, text in session.execute(select(Notification.user_id, Notification.text).where(
+            Notification.complaint_id.is_(None), Notification.created_at >= midnight, Notification.text.in_(chunk))))
+    notices = [Notification(user_id=uid, text=text, created_at=now)
+               for text in texts for uid in bosses if (uid, text) not in sent]
+    session.add_all(notices)
+    return len(notices)
 
 
 def _in(planned: Iterable[Planned], start: date, end: date) -> list[Planned]:
@@ -348,10 +465,11 @@ def plan_birthdays(session: Session, start: date, end: date, s: StoreSettings, *
 
 
 def plan_holidays(session: Session, start: date, end: date, s: StoreSettings) -> list[Planned]:
-    """One greeting card per holiday for each active sales care person (for their customers)."""
+    """One greeting card per holiday for each active sales care person (for their customers). Bad lines of
+    the list are left out (out_of_range_rows reports them)."""
     cards = []
     people = None
-    for day, name in parse_holidays(s.holidays or DEFAULT_HOLIDAYS):
+    for day, name in holiday_lines(s.holidays or DEFAULT_HOLIDAYS)[0]:
         create_on = day - timedelta(days=s.holiday_lead_days)
         if not start <= create_on <= end:
             continue
@@ -381,21 +499,29 @@ class TickReport:
     created: list[Card] = field(default_factory=list)
     skipped_existing: int = 0
     escalated: list = field(default_factory=list)        # complaints newly past a deadline
+    skipped_rows: list[SkippedRow] = field(default_factory=list)    # dates outside 1900–2100: left out
+    listing: list[tuple[str, str, str]] = field(default_factory=list)   # (rule, title, assignee) of each
+                                                                         # created card, taken before the commit
+
+    def list_created(self) -> None:
+        """Put the created cards into words while they are loaded: after the commit they are expired, and
+        their assignee (lazy="raise_on_sql") may not be loaded again."""
+        self.listing = [(c.source, c.title, c.assignee.display_name if c.assignee else "-") for c in self.created]
 
     def lines(self) -> list[str]:
         head = f"tick at {self.now.isoformat(timespec='seconds')}"
         if self.days:
             head += f", days {self.days[0].isoformat()}..{self.days[1].isoformat()}"
         escalated = [f"escalated {len(self.escalated)} overdue complaints"] if self.escalated else []
-        if not self.created:
-            return [head, "nothing to create"] + escalated
+        skipped = [row.line() for row in self.skipped_rows]
+        if not self.listing:
+            return [head, "nothing to create"] + escalated + skipped
         by_rule: dict[str, int] = {}
-        for card in self.created:
-            by_rule[card.source] = by_rule.get(card.source, 0) + 1
+        for rule, _title, _who in self.listing:
+            by_rule[rule] = by_rule.get(rule, 0) + 1
         summary = ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items()))
-        return [head, f"created {len(self.created)} cards ({summary})"] + escalated + \
-            [f"  + [{c.source}] {c.title} → {c.assignee.display_name if c.assignee else '-'}"
-             for c in self.created]
+        return [head, f"created {len(self.listing)} cards ({summary})"] + escalated + skipped + \
+            [f"  + [{rule}] {title} → {who}" for rule, title, who in self.listing]
 
 
 def _state(session: Session, key: str) -> RuleState | None:
@@ -430,7 +556,10 @@ def tick(session: Session, *, now: datetime) -> TickReport:
     created = create_planned(session, [p for p in planned if p.due_on >= floor], s)
     checklist.create_runs(session, created)
     report.created, report.skipped_existing = created, len(planned) - len(created)
+    report.list_created()
     report.escalated = complaints.escalate(session, now=now, s=s)
+    report.skipped_rows = out_of_range_rows(session, s)
+    notify_skipped(session, report.skipped_rows, now=now, s=s)
     reports.ensure_due_reports(session, now=now, s=s)           # the Monday and the monthly report, once each
     _set_state(session, "days_done", today.isoformat())
     _set_state(session, "last_tick_at", now.isoformat())
@@ -642,6 +771,8 @@ def run_claimed_tick(app: Flask, interval: int | None) -> TickReport | None:
             return None
         if report.created:
             app.logger.info("automatic tick created %d cards", len(report.created))
+        for row in report.skipped_rows:
+            app.logger.warning("automatic tick: %s", row.line())
         return report
 
 
@@ -676,8 +807,8 @@ def record_callback(session: Session, card: Card, *, actor: User, seen_version: 
     complaint. Returns the retry card, if one was made."""
     if card.kind != CardKind.CALLBACK.value:
         raise CallbackError(_("Only a callback has a callback outcome."))
-    comments = (comments or "").strip()
-    problems = (problems or "").strip() or None
+    comments = (comments or "").strip() if is_visible(comments) else ""
+    problems = (problems or "").strip() if is_visible(problems) else None
     retry = None
     if reached:
         if satisfaction is None or not 1 <= int(satisfaction) <= 10:
@@ -702,29 +833,49 @@ def record_callback(session: Session, card: Card, *, actor: User, seen_version: 
 
 
 def _open_complaint(session: Session, card: Card, actor: User, comments: str, problems: str | None,
-                    s: StoreSettings, now: datetime) -> None:
-    """A dissatisfied callback opens a complaint with the callback linked."""
+                    s: StoreSettings, now: datetime):
+    """A dissatisfied callback opens a complaint with the callback linked: one complaint per callback. A
+    reopened callback completed dissatisfied again keeps the complaint it opened the first time."""
+    from careboard.models import Complaint
     from careboard.services import complaints
+    opened = session.scalar(select(Complaint).where(Complaint.callback_card_id == card.id)
+                            .order_by(Complaint.id).limit(1))
+    if opened is not None:
+        return opened
     aftersales = card.role in (Role.AFTERSALES_CARE.value, Role.AFTERSALES_SERVICE.value)
     text = "\n".join(part for part in (
         _("Dissatisfied callback (satisfaction %(n)d): %(title)s", n=card.satisfaction, title=card.title),
         comments, problems or "") if part)
-    complaints.log_complaint(session, actor=actor, channel="callback", category="service" if aftersales else "sales",
-                             department="aftersales" if aftersales else "sales", description=text,
-                             received_at=now, customer_id=card.customer_id, callback_card=card, s=s)
+    return complaints.log_complaint(
+        session, actor=actor, channel="callback", category="service" if aftersales else "sales",
+        department="aftersales" if aftersales else "sales", description=text, received_at=now,
+        customer_id=card.customer_id, callback_card=card, s=s)
 
 
 def _retry(session: Session, card: Card, actor: User, s: StoreSettings, now: datetime) -> Card:
+    """The next attempt's card, made once per callback: a reopened callback completed "not reached" again
+    finds the retry it made the first time."""
+    key = f"retry:{card.id}"
+    made = session.scalar(select(Card).where(Card.rule_key == key))
+    if made is not None:
+        return made
     tomorrow = now.astimezone(s.zone).date() + timedelta(days=1)
-    title = card.title.split("（第")[0]
     retry = board_service.create_card(
-        session, actor=None, kind=CardKind.CALLBACK, title=f"{title}（第{card.attempt + 1}次拨打）",
+        session, actor=None, kind=CardKind.CALLBACK, title=retry_title(card.title, card.attempt + 1),
         role=card.role, assignee=card.assignee if card.assignee and card.assignee.active else None,
         details=card.details, due_at=due_at(tomorrow, s.zone), priority=card.priority, source=card.source,
-        rule_key=f"retry:{card.id}", customer_id=card.customer_id)
+        rule_key=key, customer_id=card.customer_id)
     retry.vehicle_id = card.vehicle_id
     retry.attempt = card.attempt + 1
     return retry
+
+
+def retry_title(title: str, attempt: int) -> str:
+    """The title of the next attempt's card, e.g. "…（第2次拨打）": the callback's title shortened to fit
+    the column, the attempt kept."""
+    suffix = f"（第{attempt}次拨打）"
+    base = title.split("（第")[0].rstrip()
+    return base[:board_service.TITLE_LENGTH - len(suffix)].rstrip() + suffix
 
 
 def flagged_callbacks():

@@ -7,6 +7,7 @@ import calendar
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
@@ -16,7 +17,7 @@ from careboard import policy
 from careboard.dbtypes import utcnow
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistItem, ChecklistRun, Column, FiveS, Photo,
                               PhotoLink, PhotoStage, Priority, Result, Role, RunAnswer, RunStatus, User)
-from careboard.services import DomainError
+from careboard.services import DomainError, photos
 from careboard.services import board as board_service
 from careboard.services.settings import StoreSettings
 
@@ -322,9 +323,14 @@ def answer_item(session: Session, run: ChecklistRun, answer: RunAnswer, *, actor
     return answer
 
 
-def add_before_photo(session: Session, run: ChecklistRun, answer: RunAnswer, *, actor: User,
-                     photo: Photo) -> PhotoLink:
+def add_before_photo(session: Session, run: ChecklistRun, answer: RunAnswer, *, actor: User, upload: BinaryIO,
+                     filename: str | None = None) -> PhotoLink:
+    """A photo of an item while the run is open. The person and the run are checked before the file is
+    read, the file is verified before anything is stored, and the files are written last (`photos.store`)."""
     _ensure_may_answer(session, actor, run)
+    if answer.run_id != run.id:
+        raise DomainError(_("This item belongs to another checklist."))
+    photo = photos.store(session, photos.prepare(upload, filename), actor=actor)
     return _link(session, answer, photo, PhotoStage.BEFORE, actor)
 
 
@@ -415,11 +421,17 @@ def answer_of_card(session: Session, card_id: int) -> RunAnswer | None:
                           .options(selectinload(RunAnswer.run)))
 
 
-def add_after_photo(session: Session, card: Card, answer: RunAnswer, *, actor: User, photo: Photo) -> PhotoLink:
+def add_after_photo(session: Session, card: Card, answer: RunAnswer, *, actor: User, upload: BinaryIO,
+                    filename: str | None = None) -> PhotoLink:
+    """The responsible person's "after" photo while the rectification is open: every check first, the
+    files last, as for `add_before_photo`."""
     if not policy.can_change_card(actor, card):
         raise board_service.Forbidden(card.id)
     if card.column in (Column.WAITING.value, Column.DONE.value):
         raise DomainError(_("This rectification is waiting for verification or done; it takes no more photos."))
+    if answer.rectification_card_id != card.id:
+        raise DomainError(_("This item belongs to another checklist."))
+    photo = photos.store(session, photos.prepare(upload, filename), actor=actor)
     return _link(session, answer, photo, PhotoStage.AFTER, actor)
 
 

@@ -23,6 +23,7 @@ from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus
 from careboard.services import DomainError
 from careboard.services import board as board_service
 from careboard.services.settings import StoreSettings
+from careboard.services.texts import is_visible
 
 S = ComplaintStatus
 NEXT = {                                   # the ordinary forward steps
@@ -39,6 +40,15 @@ BOARD_COLUMN = {S.RECEIVED: Column.TODO, S.RESPONDED: Column.DOING, S.HANDED_OFF
 
 class IllegalStep(DomainError):
     """A step the workflow does not allow from where the complaint is."""
+
+
+class FollowsComplaint(DomainError):
+    """A change of a complaint's card on the board that only the complaint's steps may make."""
+
+    def __init__(self, complaint_id: int):
+        super().__init__(_("This card follows complaint #%(id)d and changes only through its steps: "
+                           "open the complaint to move it on.", id=complaint_id))
+        self.complaint_id = complaint_id
 
 
 # ---------------------------------------------------------------- the clock
@@ -77,12 +87,13 @@ def log_complaint(session: Session, *, actor: User, channel: str, category: str,
                   callback_card: Card | None = None, title: str | None = None, s: StoreSettings) -> Complaint:
     """Anyone in the department logs a complaint; it goes on the board for a customer-service supervisor."""
     description = (description or "").strip()
-    if not description:
+    if not is_visible(description):
         raise DomainError(_("Describe the complaint."))
     handler = _least_loaded_supervisor(session)
     card = board_service.create_card(
         session, actor=None, kind=CardKind.COMPLAINT, role=Role.CS_SUPERVISOR, assignee=handler,
-        title=(title or description.splitlines()[0])[:200], details=description,
+        title=(title or next(line for line in description.splitlines() if is_visible(line)))[:200],
+        details=description,
         priority=1 if severity == 1 else 2, source="complaint", customer_id=customer_id)
     card.created_by_id = actor.id
     complaint = Complaint(card_id=card.id, customer_id=customer_id,
@@ -103,6 +114,24 @@ def _least_loaded_supervisor(session: Session) -> User | None:
 
 
 # ---------------------------------------------------------------- the steps
+
+
+def card_column(complaint: Complaint) -> str:
+    """Where the complaint's card belongs on the board at the complaint's step."""
+    status = S(complaint.status)
+    return Column.DONE.value if status is S.CLOSED else BOARD_COLUMN[status].value
+
+
+def check_card_change(session: Session, card: Card, *, to_column: str | None) -> None:
+    """The board asks before it changes a complaint's card other than by a move within its column: the
+    card goes only where the complaint's step puts it (which is where _move takes it), and its title, due
+    time and priority are the complaint's (`to_column` None: an edit). A card of kind complaint that no
+    complaint owns (a supervisor's own) is a card like any other."""
+    complaint = session.scalar(select(Complaint).where(Complaint.card_id == card.id))
+    if complaint is None:
+        return
+    if to_column is None or to_column != card_column(complaint):
+        raise FollowsComplaint(complaint.id)
 
 
 def _card(session: Session, complaint: Complaint) -> Card:
@@ -143,7 +172,7 @@ def advance(session: Session, complaint: Complaint, *, actor: User, to: Complain
         raise IllegalStep(_("A complaint that is “%(now)s” cannot go to “%(to)s”.",
                             now=S(complaint.status).label, to=to.label))
     if to is S.SOLUTION_PROPOSED:
-        if not (solution or "").strip():
+        if not is_visible(solution):
             raise DomainError(_("Write the proposed solution."))
         complaint.solution = solution.strip()
     _move(session, complaint, card, actor=actor, to=to, now=now, note=note, s=s)

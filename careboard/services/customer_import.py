@@ -9,6 +9,9 @@ All or nothing: the rows are applied inside a SAVEPOINT and every bad row is col
 (line 1 is the header row). `plan_import` always rolls the savepoint back (the dry run);
 `apply_import` keeps it only when no row was refused, and the caller commits.
 
+Before the work, the file is held to the limits of the app config (IMPORT_MAX_ROWS, IMPORT_MAX_COLUMNS,
+IMPORT_MAX_CELL_CHARS, and for an XLSX IMPORT_MAX_UNCOMPRESSED_BYTES and IMPORT_MAX_RATIO): see
+services/import_limits.py, which also refuses a CSV whose text is not plausible Chinese in UTF-8 or GBK.
 The file is streamed (CSV through `csv.reader`, XLSX through openpyxl's read-only mode): each row is
 checked as it is read, then applied with the rows of its chunk (CHUNK_ROWS) through the validation and
 the `new_*` / `assign_*` helpers of `services.customers`, with two flushes per chunk; the duplicate
@@ -21,6 +24,7 @@ import codecs
 import contextlib
 import csv
 import hashlib
+import json
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -34,16 +38,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, scoped_session
 
+from careboard import dates
 from careboard.models import Customer, Sale, ServiceVisit, User, Vehicle
 from careboard.services import DomainError
+from careboard.services.import_limits import (SAMPLE_BYTES, ImportLimits, Unreadable, bounded_lines, bounded_records,
+                                              check_workbook, misdecoded, too_many_rows)
 from careboard.services.customers import (FieldError, assign_customer, assign_vehicle, check_birthday, check_dates,
                                           format_plate, new_customer, new_sale, new_vehicle, new_visit,
                                           normalize_mobile, normalize_plate, normalize_vin, record_sale, record_visit,
                                           require_name)
 
 PREVIEW_ROWS = 50            # planned rows shown by a dry run
-MAX_ROWS = 50_000            # a bigger export is refused: split it (a request must end in reasonable time)
+SAMPLE_ROWS = 5              # data rows shown as read (after the header), so a wrong encoding shows at once
+SAMPLE_COLUMNS = 16
+SAMPLE_CHARS = 40
 CHUNK_ROWS = 500             # checked rows applied together, after loading what they refer to at once
+PROGRESS_ROWS = 250          # the progress callback is called every that many rows
 
 # Field -> the headers that mean it. Matched without spaces, "_" and "-", English case-insensitively.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -126,6 +136,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     preview: list[PlannedRow] = field(default_factory=list)     # the first PREVIEW_ROWS changed rows
     headers: dict[str, str] = field(default_factory=dict)       # field -> its header in the file
+    sample: list[tuple[int, list[str]]] = field(default_factory=list)   # the header and first rows, as read
     applied: bool = False
 
     @property
@@ -153,6 +164,33 @@ class ImportReport:
             _("Errors: %(errors)d", errors=len(self.errors)),
         ]
 
+    def to_json(self) -> str:
+        """The report as JSON text (kept with its import job); messages as written, in the uploader's language."""
+        return json.dumps({
+            "rows": self.rows, "changed_rows": self.changed_rows, "customers_created": self.customers_created,
+            "customers_updated": self.customers_updated, "vehicles_created": self.vehicles_created,
+            "vehicles_updated": self.vehicles_updated, "sales_created": self.sales_created,
+            "visits_created": self.visits_created, "applied": self.applied, "headers": self.headers,
+            "errors": [[e.line, e.field, e.message] for e in self.errors],
+            "preview": [[r.line, r.name, r.mobile, r.vehicle, r.customer_change, r.vehicle_change,
+                         r.sale.isoformat() if r.sale else None, r.visit.isoformat() if r.visit else None]
+                        for r in self.preview],
+            "sample": [[line, cells] for line, cells in self.sample],
+        }, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ImportReport:
+        data = json.loads(text)
+        day = lambda value: date.fromisoformat(value) if value else None      # noqa: E731
+        return cls(rows=data["rows"], changed_rows=data["changed_rows"], customers_created=data["customers_created"],
+                   customers_updated=data["customers_updated"], vehicles_created=data["vehicles_created"],
+                   vehicles_updated=data["vehicles_updated"], sales_created=data["sales_created"],
+                   visits_created=data["visits_created"], applied=data["applied"], headers=data["headers"],
+                   errors=[RowError(*error) for error in data["errors"]],
+                   preview=[PlannedRow(line, name, mobile, vehicle, customer, change, day(sale), day(visit))
+                            for line, name, mobile, vehicle, customer, change, sale, visit in data["preview"]],
+                   sample=[(line, cells) for line, cells in data["sample"]])
+
 
 class ImportRefused(DomainError):
     """The file has bad rows (or could not be read): nothing was imported. Carries the report."""
@@ -166,20 +204,26 @@ class ImportRefused(DomainError):
 # ---------------------------------------------------------------- use cases
 
 
-def plan_import(session: Session, path: str | Path) -> ImportReport:
-    """The dry run: every row applied inside a savepoint that is then rolled back. Writes nothing."""
+Progress = Callable[[int, int], object]      # (rows read so far, lines of the file as estimated)
+
+
+def plan_import(session: Session, path: str | Path, *, limits: ImportLimits | None = None,
+                progress: Progress | None = None) -> ImportReport:
+    """The dry run: every row applied inside a savepoint that is then rolled back. Writes nothing.
+    `limits`: the app's (ImportLimits.current()) when not given; `progress` is called every PROGRESS_ROWS."""
     savepoint = session.begin_nested()
     try:
-        return _run(session, Path(path))
+        return _run(session, Path(path), limits or ImportLimits.current(), progress)
     finally:
         savepoint.rollback()
 
 
-def apply_import(session: Session, path: str | Path) -> ImportReport:
+def apply_import(session: Session, path: str | Path, *, limits: ImportLimits | None = None,
+                 progress: Progress | None = None) -> ImportReport:
     """Import the file; ImportRefused (and nothing written) when any row is bad. The caller commits."""
     savepoint = session.begin_nested()
     try:
-        report = _run(session, Path(path))
+        report = _run(session, Path(path), limits or ImportLimits.current(), progress)
     except BaseException:
         savepoint.rollback()
         raise
@@ -230,16 +274,17 @@ def describe(row: PlannedRow) -> str:
 # ---------------------------------------------------------------- reading the file
 
 
-class Unreadable(Exception):
-    """The file cannot be read as a CSV or XLSX export; `line` when the problem has one."""
+class Export:
+    """An opened export: its records (line, cells), the header first, and how many lines it has (an
+    estimate for CSV: its line breaks; for XLSX: the first sheet's last row number)."""
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
+    def __init__(self, records: Iterator[tuple[int, tuple]], lines: int):
+        self.records, self.lines = records, lines
 
 
-def read_records(path: Path) -> Iterator[tuple[int, tuple]]:
-    """(line, cells) for every row of the file, the header first. Unreadable when it is not an export."""
+def read_records(path: Path, limits: ImportLimits | None = None) -> Export:
+    """The file's records, bounded by the limits. Unreadable when it is not an export or goes past them."""
+    limits = limits or ImportLimits.current()
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise Unreadable(_("Only CSV and XLSX files can be imported."))
@@ -248,12 +293,19 @@ def read_records(path: Path) -> Iterator[tuple[int, tuple]]:
     if not head.strip():
         raise Unreadable(_("The file is empty."))
     if head.startswith(b"PK\x03\x04"):
-        return _xlsx_records(path)
+        shape = check_workbook(path, limits)            # before openpyxl opens it
+        return Export(bounded_records(_xlsx_records(path, limits), limits), shape.lines)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise Unreadable(_("This is an old Excel file (.xls). Save it as .xlsx or as CSV UTF-8 and try again."))
     if suffix == ".xlsx":
         raise Unreadable(_("This is not an Excel workbook (.xlsx)."))
-    return _csv_records(path, _text_encoding(path, head))
+    encoding = _text_encoding(path, head)
+    return Export(bounded_records(_csv_records(path, encoding, limits), limits), _count_lines(path))
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
 def _text_encoding(path: Path, head: bytes) -> str:
@@ -261,20 +313,45 @@ def _text_encoding(path: Path, head: bytes) -> str:
         raise Unreadable(_("The file is UTF-16 text (Excel's “Unicode text”). Save it as CSV UTF-8 or as .xlsx."))
     if BINARY.search(head):
         raise Unreadable(_("This is not a text file, so not a CSV export."))
-    # Both encodings keep "\n" as a byte of its own, so each line can be checked alone.
+    # Decoded a MiB at a time (never a whole line: a line may be the whole file); both encodings keep "\n"
+    # as a byte of its own, so the line of a bad byte is the line breaks before it, plus one.
     failed_at = {}
     for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        number = 1
         with path.open("rb") as fh:
-            for number, raw in enumerate(fh, 1):
+            for chunk in iter(lambda: fh.read(1 << 20), b""):      # noqa: B023 - fh of this very loop
                 try:
-                    raw.decode(encoding)
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    failed_at[encoding] = number + chunk.count(b"\n", 0, max(error.start, 0))
+                    break
+                number += chunk.count(b"\n")
+            else:
+                try:
+                    decoder.decode(b"", final=True)
                 except UnicodeDecodeError:
                     failed_at[encoding] = number
-                    break
-            else:
+                    continue
+                if encoding == "gb18030":
+                    _check_chinese(path)
                 return "utf-8-sig" if encoding == "utf-8" else encoding
     raise Unreadable(_("This line has bytes that are neither UTF-8 nor GBK/GB18030. Save the file as CSV UTF-8 "
                        "and try again."), line=max(failed_at.values()))
+
+
+def _check_chinese(path: Path) -> None:
+    """GB18030 decodes almost any bytes: refuse a file whose text would be another encoding's gibberish."""
+    with path.open("rb") as fh:
+        raw = fh.read(SAMPLE_BYTES)
+    if len(raw) == SAMPLE_BYTES:
+        raw = raw[:raw.rfind(b"\n") + 1] or raw
+    if misdecoded(raw):
+        lines = raw.decode("gb18030", errors="replace").splitlines()[:SAMPLE_ROWS + 1]
+        raise Unreadable(_("The text of this file does not read as Chinese in UTF-8 or GBK: it is probably in "
+                           "another encoding (such as Shift-JIS, Big5 or EUC-KR). Save it as CSV UTF-8 (or GBK) "
+                           "and try again."),
+                         sample=[(number, [line[:SAMPLE_CHARS * 2]]) for number, line in enumerate(lines, 1)])
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -291,12 +368,12 @@ def _looks_utf16(head: bytes) -> bool:
     return False
 
 
-def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, tuple]]:
+def _csv_records(path: Path, encoding: str, limits: ImportLimits) -> Iterator[tuple[int, tuple]]:
     with path.open(encoding=encoding, newline="") as fh:
-        first = fh.readline()
+        first = fh.readline(limits.max_columns * (limits.max_cell_chars + 3) + 2)
         delimiter = max(",\t;", key=first.count)
         fh.seek(0)
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv.reader(bounded_lines(fh, limits), delimiter=delimiter)
         number = 0
         try:
             for number, row in enumerate(reader, 1):
@@ -306,20 +383,22 @@ def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, tuple]]:
                 from None
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, tuple]]:
+def _xlsx_records(path: Path, limits: ImportLimits) -> Iterator[tuple[int, tuple]]:
+    """The first sheet's rows. check_workbook has bounded its rows, columns and texts beforehand."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     not_a_workbook = _("This is not an Excel workbook (.xlsx) that can be read.")
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, OSError, ValueError):
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, OSError, ValueError, TypeError,
+            AttributeError):                 # openpyxl's descriptors refuse a malformed part with these
         raise Unreadable(not_a_workbook) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()                 # some programs write a wrong size: read every row
         yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), 1)
-    except (zipfile.BadZipFile, KeyError, ParseError, ValueError):
+    except (zipfile.BadZipFile, KeyError, ParseError, ValueError, TypeError):
         raise Unreadable(not_a_workbook) from None
     finally:
         book.close()
@@ -342,23 +421,26 @@ def blank(cells: tuple) -> bool:
 
 
 def parse_date(value: object, name: str) -> date | None:
-    """A date cell or text in one of the formats DMS exports use; None when blank; FieldError otherwise."""
+    """A date cell or text in one of the formats DMS exports use, in 1900–2100 (careboard.dates); None when
+    blank; FieldError otherwise (an Excel date cell too: 9999-12-31 is a date, but not one to keep)."""
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = cell_text(value)
-    if text is None:
-        return None
-    match = DATE_TEXT.match(text)
-    if match:
-        year, month, day = (int(g) for g in match.groups() if g is not None and g.isdigit())
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        text = cell_text(value)
+        if text is None:
+            return None
+        match = DATE_TEXT.match(text)
         try:
-            if 1900 <= year <= 2100:
-                return date(year, month, day)
+            if match is None:
+                raise ValueError(text)
+            day = date(*(int(g) for g in match.groups() if g is not None and g.isdigit()))
         except ValueError:
-            pass
-    raise FieldError(name, _("%(value)s is not a date; write it as 2026-11-25.", value=text))
+            raise FieldError(name, _("%(value)s is not a date; write it as 2026-11-25.", value=text)) from None
+    if not dates.in_range(day):
+        raise FieldError(name, str(dates.OUT_OF_RANGE))
+    return day
 
 
 # ---------------------------------------------------------------- checking rows
@@ -493,20 +575,34 @@ class FileChecks:
 # ---------------------------------------------------------------- applying rows
 
 
-def _run(session: Session, path: Path) -> ImportReport:
+def _run(session: Session, path: Path, limits: ImportLimits, progress: Progress | None) -> ImportReport:
     report = ImportReport()
     try:
-        with contextlib.closing(read_records(path)) as records:
-            _read_and_apply(session, report, records)
+        export = read_records(path, limits)
+        if progress is not None:
+            progress(0, export.lines)
+        with contextlib.closing(export.records) as records:
+            _read_and_apply(session, report, _sampled(report, records), limits,
+                            lambda rows: progress(rows, export.lines) if progress is not None else None)
     except Unreadable as error:
         report.errors.append(RowError(error.line, "file", str(error)))
+        report.sample = report.sample or error.sample
     if report.rows == 0 and report.ok:
         report.errors.append(RowError(None, "file", _("The file has a header row but no data rows.")))
     report.errors.sort(key=lambda e: e.line or 0)             # stable: a row's errors keep their order
     return report
 
 
-def _read_and_apply(session: Session, report: ImportReport, records: Iterator[tuple[int, tuple]]) -> None:
+def _sampled(report: ImportReport, records: Iterator[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]:
+    """The records, the header and first SAMPLE_ROWS rows kept in the report as text, as they were read."""
+    for line, cells in records:
+        if len(report.sample) <= SAMPLE_ROWS and not blank(cells):
+            report.sample.append((line, [(cell_text(c) or "")[:SAMPLE_CHARS] for c in cells[:SAMPLE_COLUMNS]]))
+        yield line, cells
+
+
+def _read_and_apply(session: Session, report: ImportReport, records: Iterator[tuple[int, tuple]],
+                    limits: ImportLimits, progress: Callable[[int], object]) -> None:
     header = next(records, None)
     if header is None or blank(header[1]) and all(blank(cells) for _line, cells in records):
         raise Unreadable(_("The file is empty."))
@@ -521,10 +617,11 @@ def _read_and_apply(session: Session, report: ImportReport, records: Iterator[tu
             if not any(texts):
                 continue
             report.rows += 1
-            if report.rows > MAX_ROWS:
-                raise Unreadable(_("The file has more than %(rows)d rows. Split it into smaller files.",
-                                   rows=MAX_ROWS), line=line)
+            if report.rows > limits.max_rows:
+                raise too_many_rows(limits, line)
             importer.row(line, cells, texts)
+            if report.rows % PROGRESS_ROWS == 0:
+                progress(report.rows)
         importer.finish()
     finally:
         importer.close()

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from careboard.dates import OUT_OF_RANGE, in_range
 from careboard.models import Card, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
 from careboard.services import DomainError
 
@@ -97,7 +98,15 @@ def require_name(value: str | None) -> str:
     return name
 
 
+def check_in_range(field: str, value: date | None) -> date | None:
+    """The one date rule (careboard.dates): 1900–2100, else FieldError naming the field."""
+    if not in_range(value):
+        raise FieldError(field, str(OUT_OF_RANGE))
+    return value
+
+
 def check_birthday(birthday: date | None) -> date | None:
+    check_in_range("birthday", birthday)
     if birthday is not None and birthday > date.today():
         raise FieldError("birthday", _("This date is in the future."))
     return birthday
@@ -119,21 +128,42 @@ def find_vehicle_by_vin(session: Session, vin: str | None) -> Vehicle | None:
     return session.scalar(select(Vehicle).where(Vehicle.vin == vin)) if vin else None
 
 
-def search(term: str | None) -> Select:
-    """Customers by name, phone (or its last digits) or plate; newest first."""
+def search(term: str | None, *, full_phone: bool) -> Select:
+    """Customers by name, phone or plate; newest first.
+
+    `full_phone` is whether the viewer sees phone numbers whole (may_see_phone). Who sees them finds a
+    customer by any 4 or more digits of the number. Who sees 138****1234 finds one only by what is shown
+    or what they were told: the whole number typed exactly, or exactly its last 4 digits — a partial
+    match on the hidden digits would reveal them one query at a time. A plate or VIN never matches a
+    phone number, so neither becomes a way round."""
     query = select(Customer).options(selectinload(Customer.vehicles)).order_by(Customer.updated_at.desc(),
                                                                                Customer.id.desc())
     term = (term or "").strip()
     if not term:
         return query
     plate = re.sub(r"[\s·•.\-]", "", term).upper()
-    digits = re.sub(r"\D", "", term)
     conditions = [Customer.name.contains(term), Vehicle.plate.contains(plate)]
-    if len(digits) >= 4:
-        conditions.append(Customer.mobile.contains(digits))
+    phone = _phone_condition(term, full_phone)
+    if phone is not None:
+        conditions.append(phone)
     if len(plate) >= 6:
         conditions.append(Vehicle.vin.contains(plate))
     return query.outerjoin(Vehicle, Vehicle.customer_id == Customer.id).where(or_(*conditions)).distinct()
+
+
+def _phone_condition(term: str, full_phone: bool):
+    digits = re.sub(r"\D", "", term)
+    if full_phone:
+        return Customer.mobile.contains(digits) if len(digits) >= 4 else None
+    try:
+        mobile = normalize_mobile(term)
+    except FieldError:
+        mobile = None
+    if mobile is not None:
+        return Customer.mobile == mobile
+    if re.fullmatch(r"\d{4}", term):
+        return Customer.mobile.endswith(term)
+    return None
 
 
 # ---------------------------------------------------------------- changing
@@ -233,6 +263,8 @@ def _vehicle_values(vin: str | None, plate: str | None, dates: dict) -> tuple[st
     unknown = set(dates) - set(VEHICLE_DATES)
     if unknown:
         raise ValueError(f"unknown vehicle fields {sorted(unknown)}")
+    for name, value in dates.items():
+        check_in_range(name, value)                 # before anything is set on the vehicle
     vin = normalize_vin(vin)
     plate = normalize_plate(plate)
     if not vin and not plate:
@@ -250,6 +282,7 @@ def _set_vehicle(vehicle: Vehicle, vin: str | None, plate: str | None, model: st
 
 def record_sale(session: Session, vehicle: Vehicle, delivered_on: date) -> Sale:
     """A delivery; the rules engine makes its callbacks. The vehicle's delivery date follows it."""
+    check_in_range("delivered_on", delivered_on)
     existing = session.scalar(select(Sale).where(Sale.vehicle_id == vehicle.id, Sale.delivered_on == delivered_on))
     if existing is not None:
         return existing
@@ -262,6 +295,7 @@ def record_sale(session: Session, vehicle: Vehicle, delivered_on: date) -> Sale:
 def new_sale(vehicle: Vehicle, delivered_on: date) -> Sale:
     """record_sale without the query for the same sale: a Sale not added to a session. The vehicle has
     its id already (it is flushed); its delivery date follows the sale."""
+    check_in_range("delivered_on", delivered_on)
     if vehicle.delivery_date is None or delivered_on > vehicle.delivery_date:
         vehicle.delivery_date = delivered_on
     return Sale(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, delivered_on=delivered_on)
@@ -270,6 +304,7 @@ def new_sale(vehicle: Vehicle, delivered_on: date) -> Sale:
 def record_visit(session: Session, vehicle: Vehicle, visited_on: date, *, work_order: str | None = None,
                  description: str = "") -> ServiceVisit:
     """A service visit on a local date; the vehicle's last visit follows it. Same work order: no duplicate."""
+    check_in_range("visited_on", visited_on)
     work_order = (work_order or "").strip() or None
     if work_order:
         existing = session.scalar(select(ServiceVisit).where(ServiceVisit.work_order == work_order))
@@ -293,6 +328,7 @@ def new_visit(vehicle: Vehicle, visited_on: date, *, work_order: str | None = No
               description: str = "") -> ServiceVisit:
     """record_visit without the queries for the same visit or work order: a ServiceVisit not added to a
     session. The vehicle has its id already (it is flushed); its last visit follows the visit."""
+    check_in_range("visited_on", visited_on)
     if vehicle.last_service_visit is None or visited_on > vehicle.last_service_visit:
         vehicle.last_service_visit = visited_on
     return ServiceVisit(customer_id=vehicle.customer_id, vehicle_id=vehicle.id, visited_on=visited_on,

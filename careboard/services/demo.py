@@ -334,7 +334,7 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
 
     from careboard.dbtypes import utcnow
     from careboard.models import ChecklistRun, Result
-    from careboard.services import board, care_rules, checklist, photos, settings
+    from careboard.services import board, care_rules, checklist, settings
     made = checklist.ensure_default_areas(session)
     created = [f"{made} 5S areas"] if made else []
     if session.scalar(select(ChecklistRun.id).limit(1)) is not None:
@@ -360,9 +360,8 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
                 checklist.answer_item(session, run, answer, actor=inspector, result=result.value,
                                       note="现场拍照" if result == Result.FAIL else None)
                 if result == Result.FAIL:
-                    prepared = photos.prepare(io.BytesIO(demo_photo(answer.id)), "demo.jpg")
                     checklist.add_before_photo(session, run, answer, actor=inspector,
-                                               photo=photos.store(session, prepared, actor=inspector))
+                                               upload=io.BytesIO(demo_photo(answer.id)), filename="demo.jpg")
             rectifications = checklist.submit_run(session, run, actor=inspector, s=s)
             run.submitted_at = card.completed_at = morning
             for rect in rectifications:
@@ -370,9 +369,8 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
                 if back <= 1 or rng.random() < 0.15:
                     continue                                     # still open (one of them late)
                 person = rect.assignee or boss
-                prepared = photos.prepare(io.BytesIO(demo_photo(answer.id + 1000)), "after.jpg")
                 checklist.add_after_photo(session, rect, answer, actor=person,
-                                          photo=photos.store(session, prepared, actor=person))
+                                          upload=io.BytesIO(demo_photo(answer.id + 1000)), filename="after.jpg")
                 checklist.complete_rectification(session, rect, answer, actor=person, seen_version=rect.version,
                                                  note="已整改")
                 answer.rectified_at = morning + timedelta(hours=rng.choice((3, 6, 20, 40)))
@@ -410,6 +408,7 @@ def load_scorecard_demo(session: Session) -> list[str]:
     customer-service supervisor only (the others are still to be entered). Skipped when entries exist."""
     import random
 
+    from careboard import policy
     from careboard.dbtypes import utcnow
     from careboard.models import KpiEntry
     from careboard.services import board, kpi, settings
@@ -424,11 +423,18 @@ def load_scorecard_demo(session: Session) -> list[str]:
     this_month = kpi.month_of(board.today(utcnow(), s))
     last_month = kpi.previous_months(this_month, 2)[0]
     people = kpi.scorable_people(session)
+    admin = session.scalar(select(User).where(User.username == "admin"))
     for month, members in ((last_month, people), (this_month, [boss])):
         for person in members:
+            # Figures come from the level above: the supervisor's staff, the director the supervisor,
+            # the administrator the director (policy.can_enter_kpi).
+            actor = next((a for a in (boss, director, admin) if a is not None and policy.can_enter_kpi(a, person)),
+                         None)
+            if actor is None:
+                continue
             template = kpi.template_for(session, person.role)
             values = {m.code: demo_value(m, rng) for m in template.metrics if m.source == "entered"}
-            kpi.save_entries(session, actor=boss, person=person, month=month,
+            kpi.save_entries(session, actor=actor, person=person, month=month,
                              values={k: v for k, v in values.items() if v is not None})
     kpi.finalize(session, actor=director, month=last_month, s=s, note="演示数据")
     return [f"scorecard figures for {len(people)} people, {last_month} finalized"]

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.models import (Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate,
                               Level, User)
@@ -40,6 +40,8 @@ def parse_month(text: str) -> tuple[int, int]:
     match = MONTH.match(text or "")
     if not match:
         raise DomainError(_("A month is written YYYY-MM, e.g. 2026-11."))
+    if dates.parse_month(text) is None:                     # the one date rule: 1900–2100
+        raise DomainError(str(dates.OUT_OF_RANGE))
     return int(match.group(1)), int(match.group(2))
 
 
@@ -304,7 +306,7 @@ def is_finalized(session: Session, month: str) -> bool:
 def save_entries(session: Session, *, actor: User, person: User, month: str, values: dict[str, object]) -> None:
     """The supervisor's figures for one person's month, all or nothing: every value is checked by the
     engine (a judged value outside its band's range is refused) before any is stored."""
-    if not policy.can_enter_kpi(actor):
+    if not policy.can_enter_kpi(actor, person):
         raise board_service.Forbidden("kpi entries")
     parse_month(month)
     if is_finalized(session, month):

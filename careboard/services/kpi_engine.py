@@ -109,9 +109,16 @@ class InputError(DomainError):
 # ---------------------------------------------------------------- numbers
 
 
+MAX_DIGITS = 15          # no figure or template number reaches 10**15; beyond it the arithmetic may overflow
+
+
+class TooLarge(ValueError):
+    """A number of 10**15 or more (1e999999999999999999 would overflow the Decimal arithmetic)."""
+
+
 def to_decimal(value: Any) -> Decimal:
-    """A finite Decimal from an int, float, Decimal or numeric string; TypeError for another type,
-    ValueError for a string that is no number, NaN or infinity."""
+    """A finite Decimal below 10**15 from an int, float, Decimal or numeric string; TypeError for another
+    type, ValueError for a string that is no number, NaN or infinity, TooLarge for a huge one."""
     if isinstance(value, bool) or value is None:
         raise TypeError(value)
     if isinstance(value, Decimal):
@@ -129,6 +136,8 @@ def to_decimal(value: Any) -> Decimal:
         raise TypeError(value)
     if not number.is_finite():
         raise ValueError(value)
+    if number and number.adjusted() >= MAX_DIGITS:
+        raise TooLarge(value)
     return number
 
 
@@ -652,6 +661,8 @@ def _absent(value: Any) -> bool:
 def _input_number(metric: Metric, value: Any) -> Decimal:
     try:
         return to_decimal(value)
+    except TooLarge:
+        raise InputError(_("%(metric)s: %(value)s is too large.", metric=metric.name, value=value)) from None
     except (TypeError, ValueError):
         raise InputError(_("%(metric)s: %(value)s is not a number.",
                            metric=metric.name, value=value)) from None

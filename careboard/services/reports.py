@@ -7,7 +7,6 @@ monthly one from the complaint, checklist and scorecard services, so a report an
 never disagree."""
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -17,11 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard.models import Column, Role, User
 from careboard.models.reports import KINDS, MONTHLY, WEEKLY, Report
-from careboard.services import DomainError, checklist, complaints, kpi, review
+from careboard.services import DomainError, checklist, complaints, kpi, review, workbooks
 from careboard.services.settings import StoreSettings
-
-PERCENT = "0.0%"
-
 
 # ---------------------------------------------------------------- periods
 
@@ -158,12 +154,7 @@ def figures_of(session: Session, kind: str, period: str, *, s: StoreSettings, no
 # ---------------------------------------------------------------- the workbook
 
 
-class _Percent(float):
-    """A rate written as a number with a percent format."""
-
-
-def _pct(value: float | None):
-    return None if value is None else _Percent(value)
+_pct = workbooks.percent
 
 
 def _role(code: str) -> str:
@@ -180,49 +171,22 @@ def _state(code: str) -> str:
         return code
 
 
-def _sheet(book, title: str, header: list[str] | None = None):
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    sheet = book.create_sheet(title[:31])
-    if header:
-        cells = []
-        for text in header:
-            cell = WriteOnlyCell(sheet, value=text)
-            cell.font = Font(bold=True)
-            cells.append(cell)
-        sheet.append(cells)
-    return sheet
-
-
-def _append(sheet, values: list) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    row = []
-    for value in values:
-        if isinstance(value, _Percent):
-            cell = WriteOnlyCell(sheet, value=float(value))
-            cell.number_format = PERCENT
-            row.append(cell)
-        else:
-            row.append(value)
-    sheet.append(row)
-
-
 def _pairs(sheet, rows: list[tuple[str, object]]) -> None:
     for label, value in rows:
-        _append(sheet, [label, value])
+        sheet.append([label, value])
 
 
 def _scores_sheet(book, scores: list[dict]) -> None:
-    sheet = _sheet(book, _("Scores"), [_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
-                                       _("Finalized")])
+    sheet = book.sheet(_("Scores"), [_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
+                                     _("Finalized")])
     for row in scores:
-        _append(sheet, [row["rank"], row["name"], row["username"], _role(row["role"]), row["total"],
-                        _("yes") if row["complete"] else _("no"), _("yes") if row["finalized"] else _("no")])
+        sheet.append([row["rank"], row["name"], row["username"], _role(row["role"]), row["total"],
+                      _("yes") if row["complete"] else _("no"), _("yes") if row["finalized"] else _("no")])
 
 
 def _weekly_book(book, f: dict) -> None:
     t, cb, c = f["totals"], f["callbacks"], f["complaints"]
-    summary = _sheet(book, _("Summary"), [_("Weekly report"), f["period"]])
+    summary = book.sheet(_("Summary"), [_("Weekly report"), f["period"]])
     _pairs(summary, [
         (_("First day"), f["first_day"]), (_("Last day"), f["last_day"]),
         (_("Cards due"), t["due"]), (_("Done on time"), t["on_time"]), (_("Done late"), t["late"]),
@@ -235,30 +199,30 @@ def _weekly_book(book, f: dict) -> None:
         (_("Open rectifications"), f["rectifications_open"]),
         (_("Scores of the month"), f["month"]),
     ])
-    people = _sheet(book, _("People"), [_("Name"), _("Account"), _("Role"), _("Due"), _("On time"), _("Late"),
-                                        _("Open, overdue"), _("On-time rate")])
+    people = book.sheet(_("People"), [_("Name"), _("Account"), _("Role"), _("Due"), _("On time"), _("Late"),
+                                      _("Open, overdue"), _("On-time rate")])
     for row in f["people"]:
-        _append(people, [row["name"], row["username"], _role(row["role"]), row["due"], row["on_time"], row["late"],
-                         row["open_overdue"], _pct(row["on_time_rate"])])
-    _append(people, [_("Total"), None, None, t["due"], t["on_time"], t["late"], t["open_overdue"],
-                     _pct(t["on_time_rate"])])
-    problems = _sheet(book, _("Callback problems"), [_("Card"), _("Title"), _("Person"), _("Problems")])
+        people.append([row["name"], row["username"], _role(row["role"]), row["due"], row["on_time"], row["late"],
+                       row["open_overdue"], _pct(row["on_time_rate"])])
+    people.append([_("Total"), None, None, t["due"], t["on_time"], t["late"], t["open_overdue"],
+                   _pct(t["on_time_rate"])])
+    problems = book.sheet(_("Callback problems"), [_("Card"), _("Title"), _("Person"), _("Problems")])
     for row in cb["problems"]:
-        _append(problems, [row["card_id"], row["title"], row["person"], row["problems"]])
-    areas = _sheet(book, _("5S areas"), [_("Area"), _("Checks"), _("Passed"), _("Failed"), _("Pass rate")])
+        problems.append([row["card_id"], row["title"], row["person"], row["problems"]])
+    areas = book.sheet(_("5S areas"), [_("Area"), _("Checks"), _("Passed"), _("Failed"), _("Pass rate")])
     for row in f["areas"]:
-        _append(areas, [row["name"], row["runs"], row["passed"], row["failed"], _pct(row["pass_rate"])])
-    actions = _sheet(book, _("Improvement cards"), [_("Review week"), _("Card"), _("Title"), _("Owner"), _("Due"),
-                                                    _("State")])
+        areas.append([row["name"], row["runs"], row["passed"], row["failed"], _pct(row["pass_rate"])])
+    actions = book.sheet(_("Improvement cards"), [_("Review week"), _("Card"), _("Title"), _("Owner"), _("Due"),
+                                                  _("State")])
     for label, rows in ((_("This week"), f["actions"]), (_("Last week"), f["last_actions"])):
         for row in rows:
-            _append(actions, [label, row["id"], row["title"], row["owner"], row["due_at"], _state(row["state"])])
+            actions.append([label, row["id"], row["title"], row["owner"], row["due_at"], _state(row["state"])])
     _scores_sheet(book, f["scores"])
 
 
 def _monthly_book(book, f: dict) -> None:
     c, cb = f["complaints"], f["callbacks"]
-    summary = _sheet(book, _("Summary"), [_("Monthly report"), f["period"]])
+    summary = book.sheet(_("Summary"), [_("Monthly report"), f["period"]])
     _pairs(summary, [
         (_("First day"), f["first_day"]), (_("Last day"), f["last_day"]),
         (_("Complaints received"), c["received"]),
@@ -278,26 +242,23 @@ def _monthly_book(book, f: dict) -> None:
         (_("Callback cards due"), cb["cards_due"]), (_("Done on time"), cb["cards_on_time"]),
         (_("Callback completion rate"), _pct(cb["completion_rate"])),
     ])
-    people = _sheet(book, _("Callbacks"), [_("Name"), _("Account"), _("Role"), _("Callbacks due"),
-                                           _("Customers reached"), _("Callback success rate"),
-                                           _("Callback cards due"), _("Done on time"),
-                                           _("Callback completion rate")])
+    people = book.sheet(_("Callbacks"), [_("Name"), _("Account"), _("Role"), _("Callbacks due"),
+                                         _("Customers reached"), _("Callback success rate"),
+                                         _("Callback cards due"), _("Done on time"),
+                                         _("Callback completion rate")])
     for row in cb["people"]:
-        _append(people, [row["name"], row["username"], _role(row["role"]), row["due"], row["reached"],
-                         _pct(row["success_rate"]), row["cards_due"], row["cards_on_time"],
-                         _pct(row["completion_rate"])])
+        people.append([row["name"], row["username"], _role(row["role"]), row["due"], row["reached"],
+                       _pct(row["success_rate"]), row["cards_due"], row["cards_on_time"],
+                       _pct(row["completion_rate"])])
     _scores_sheet(book, f["scores"])
 
 
 def workbook(kind: str, period: str, figures: dict) -> bytes:
     """The report as an XLSX workbook: a summary sheet, then one sheet per section; numbers stay numbers
-    (rates as fractions with a percent format)."""
-    from openpyxl import Workbook
-    book = Workbook(write_only=True)
+    (rates as fractions with a percent format), and what people wrote stays text (`workbooks`)."""
+    book = workbooks.Book()
     (_weekly_book if kind == WEEKLY else _monthly_book)(book, figures)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.save()
 
 
 # ---------------------------------------------------------------- the archive

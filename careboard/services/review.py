@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from careboard import dates
 from careboard.models import Card, CardKind, ChecklistArea, Complaint, ComplaintStep, Result, RunAnswer, User
 from careboard.models.checklist import ChecklistRun
 from careboard.services import DomainError, checklist, complaints, kpi
@@ -28,9 +29,12 @@ def parse_week(text: str) -> date:
     if not match:
         raise DomainError(_("A week is written YYYY-Www, e.g. 2026-W47."))
     try:
-        return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
     except ValueError:
         raise DomainError(_("There is no week %(week)s.", week=text)) from None
+    if not dates.in_range(monday):                          # the one date rule: 1900–2100
+        raise DomainError(str(dates.OUT_OF_RANGE))
+    return monday
 
 
 def week_of(day: date) -> str:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from careboard import policy
+from careboard import auth_session, policy
 from careboard.blueprints.admin import bp
 from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
 from careboard.extensions import db
@@ -95,11 +95,13 @@ def reset_password(user_id: int):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(db.session, user, password=form.password.data)
+            accounts.reset_password(db.session, user, password=form.password.data)   # ends its sessions
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
+            if user.id == current_user.id:
+                auth_session.renew()                  # the administrator's own browser stays signed in
             db.session.commit()
             flash(_("The password of %(name)s was reset.", name=user.username), "success")
     else:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from careboard import policy
+from careboard import auth_session, policy
 from careboard.blueprints.auth import bp
 from careboard.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
 from careboard.extensions import db, limiter
@@ -38,7 +38,7 @@ def login():
         if user is None:
             return render_template("auth/login.html", form=form,
                                    error=_("Wrong user name or password, or the account is deactivated.")), 401
-        login_user(user)
+        auth_session.sign_in(user)
         db.session.commit()
         session["language"] = user.language
         return redirect(local_url(request.args.get("next")) or url_for("main.home"), code=303)
@@ -49,8 +49,8 @@ def login():
 @bp.post("/logout")
 @policy.staff
 def logout():
-    logout_user()
-    session.clear()
+    auth_session.sign_out()
+    db.session.commit()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
@@ -77,8 +77,9 @@ def account():
         except DomainError as error:
             form.current.errors.append(str(error))
         else:
+            auth_session.renew()                      # every other browser of the account is logged out
             db.session.commit()
-            flash(_("Your password was changed."), "success")
+            flash(_("Your password was changed. Every other device was logged out."), "success")
             return redirect(url_for("auth.account"), code=303)
     status = 422 if form.errors else 200
     return render_template("auth/account.html", form=form), status

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from careboard.dates import InRange
+from careboard.fields import DbIntegerField
 from careboard.models import CardKind, Column, Priority, Role
 
 UNASSIGNED = 0
@@ -25,13 +27,14 @@ def person_choices(people, *, unassigned: bool = True):
 
 class VersionForm(FlaskForm):
     """A button-only write: carries the CSRF token and the version the page was drawn from."""
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class CardFieldsForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     details = TextAreaField(_l("Details"), validators=[Length(max=8000)])
-    due_at = DateTimeLocalField(_l("Due"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], validators=[Optional()])
+    due_at = DateTimeLocalField(_l("Due"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                validators=[Optional(), InRange()])
     priority = SelectField(_l("Priority"), coerce=int, default=int(Priority.NORMAL))
 
     def __init__(self, *args, **kwargs):
@@ -52,24 +55,24 @@ class NewCardForm(CardFieldsForm):
 
 
 class EditCardForm(CardFieldsForm):
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class MoveForm(FlaskForm):
     column = SelectField(_l("Column"), choices=[SelectChoice(c.value, c.label) for c in Column])
-    assignee = IntegerField(validators=[Optional()])            # absent: keep the current assignee
-    position = IntegerField(validators=[Optional()])            # absent or -1: the end of the lane
-    version = IntegerField(validators=[InputRequired()])
+    assignee = DbIntegerField(validators=[Optional()])            # absent: keep the current assignee
+    position = DbIntegerField(validators=[Optional()])            # absent or -1: the end of the lane
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class DropForm(MoveForm):
     """A drag and drop on the board: the card travels in the form."""
-    card = IntegerField(validators=[InputRequired()])
+    card = DbIntegerField(validators=[InputRequired()])
 
 
 class ReassignForm(FlaskForm):
     assignee = SelectField(_l("Assign to"), coerce=int)
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,7 +81,7 @@ class ReassignForm(FlaskForm):
 
 class CompleteForm(FlaskForm):
     note = TextAreaField(_l("Outcome"), validators=[Length(max=4000)])
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class CallbackOutcomeForm(CompleteForm):

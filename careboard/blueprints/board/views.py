@@ -19,7 +19,7 @@ from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, SlaState, User
 from careboard.services import DomainError, board, care_rules, checklist, complaints
 from careboard.templating import render
-from careboard.urls import local_url
+from careboard.urls import int_arg, local_url, page_arg
 
 CHANGED = "board-changed"
 
@@ -125,7 +125,8 @@ def mine():
 @policy.staff
 def archive():
     form, filters = filters_from_request()
-    page = db.paginate(board.archive_query(filters, utcnow(), store()), per_page=50, error_out=False)
+    page = db.paginate(board.archive_query(filters, utcnow(), store()), page=page_arg(50), per_page=50,
+                       error_out=False)
     args = {key: value for key, value in request.args.items() if key != "page"}
     return render_template("board/archive.html", page=page, form=form, filters=filters, args=args)
 
@@ -133,20 +134,23 @@ def archive():
 @bp.get("/cards/<int:card_id>")
 @policy.staff
 def show_card(card_id: int):
+    """The card; `before` pages through its history: the "show older" link loads the next page into the
+    drawer (htmx), or opens the card's page at that page without JavaScript."""
     card = load_card_or_404(card_id)
-    return detail_response(card)
+    return detail_response(card, before=int_arg("before", low=1))
 
 
 def detail_response(card: Card, *, status: int = 200, error: str | None = None, conflict: bool = False,
-                    forms: dict | None = None):
-    """The card's detail: the drawer fragment for htmx, the whole page otherwise."""
+                    forms: dict | None = None, before: int | None = None):
+    """The card's detail: the drawer fragment for htmx, the whole page otherwise; the older history
+    alone for the drawer's "show older" link."""
     zone = store().zone
     people = active_people() if policy.can_reassign(current_user) else []
     forms = forms or {}
     context = dict(
         card=card, error=error, conflict=conflict,
         sla=card.sla_state(utcnow(), store().due_soon),
-        history=board.card_history(db.session, card),
+        history=board.card_history(db.session, card, before=before), before=before,
         may_change=policy.can_change_card(current_user, card),
         can_reassign=policy.can_reassign(current_user),
         columns=list(Column),
@@ -168,7 +172,8 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
                                    formdata=None, people=people),
         version_form=VersionForm(data={"version": card.version}, formdata=None),
     )
-    response = render("board/detail.html", fragments={"drawer": "drawer"}, **context)
+    response = render("board/detail.html", fragments={"drawer": "drawer", f"history-more-{card.id}": "events"},
+                      **context)
     response.status_code = status
     return response
 

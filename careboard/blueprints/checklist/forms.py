@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField,
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField,
                      StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from careboard.fields import DbIntegerField
 from careboard.models import FiveS, Result, Role
 
 
@@ -28,7 +29,7 @@ class EmptyForm(FlaskForm):
 
 
 class VersionForm(FlaskForm):
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class RectifyForm(VersionForm):
@@ -64,7 +65,7 @@ class AreaForm(FlaskForm):
     inspector = SelectField(_l("Inspector"), coerce=int)
     active = BooleanField(_l("Checked every day"), default=True)
     items = FieldList(FormField(ItemRow), min_entries=1)
-    version = IntegerField(validators=[Optional()])
+    version = DbIntegerField(validators=[Optional()])
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,6 @@
 before and after photos, the areas' template, the history, and the photos themselves."""
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from flask import abort, flash, redirect, request, send_file, url_for
@@ -10,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.blueprints.checklist import bp
 from careboard.blueprints.checklist.forms import (AnswerForm, AreaForm, EmptyForm, PhotoForm, RectifyForm, SendBackForm,
                                                   VersionForm)
@@ -23,9 +22,9 @@ from careboard.models import (Card, CardKind, ChecklistArea, Column, FiveS, Phot
 from careboard.services import DomainError, board, checklist, photos
 from careboard.services.board import today as local_today
 from careboard.templating import render
+from careboard.urls import int_arg
 
 PHOTO_BOX = "checklist/_photo_box.html"
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 # ---------------------------------------------------------------- loading
@@ -133,12 +132,9 @@ def add_photo(run_id: int, answer_id: int):
     if not form.validate_on_submit():
         return _answer_response(run, answer, error=_("Choose or take a photo."), status=422, part=PHOTO_BOX)
 
-    def change():
-        if not checklist.may_answer(current_user, run, checklist.run_card(db.session, run)):
-            raise board.Forbidden(run.id)                          # before reading the file
-        prepared = photos.prepare(form.photo.data.stream, form.photo.data.filename)
-        photo = photos.store(db.session, prepared, actor=current_user)
-        checklist.add_before_photo(db.session, run, answer, actor=current_user, photo=photo)
+    def change():                                                  # checks first, the file is read after them
+        checklist.add_before_photo(db.session, run, answer, actor=current_user, upload=form.photo.data.stream,
+                                   filename=form.photo.data.filename)
     return _run_change(run, answer, change, PHOTO_BOX)
 
 
@@ -233,12 +229,9 @@ def add_after_photo(card_id: int):
     card, answer = load_rectification_or_404(card_id)
     form = PhotoForm()
 
-    def change():
-        if not policy.can_change_card(current_user, card):
-            raise board.Forbidden(card.id)
-        prepared = photos.prepare(form.photo.data.stream, form.photo.data.filename)
-        photo = photos.store(db.session, prepared, actor=current_user)
-        checklist.add_after_photo(db.session, card, answer, actor=current_user, photo=photo)
+    def change():                                                  # checks first, the file is read after them
+        checklist.add_after_photo(db.session, card, answer, actor=current_user, upload=form.photo.data.stream,
+                                  filename=form.photo.data.filename)
     return _rectification_change(card, answer, form, change)
 
 
@@ -401,10 +394,10 @@ def edit_area(area_id: int):
 @policy.staff
 def history():
     today = local_today(utcnow(), store())
-    match = MONTH.match(request.args.get("month") or "")
-    year, month = (int(match.group(1)), int(match.group(2))) if match else (today.year, today.month)
+    shown_month = dates.parse_month(request.args.get("month")) or f"{today.year:04d}-{today.month:02d}"
+    year, month = int(shown_month[:4]), int(shown_month[5:])
     areas = db.session.scalars(checklist.areas_query(include_inactive=True)).all()
-    area_id = request.args.get("area", type=int)
+    area_id = int_arg("area")
     shown = [a for a in areas if a.id == area_id] or areas
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)

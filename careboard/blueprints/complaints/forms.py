@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from careboard.dates import InRange
+from careboard.fields import DbIntegerField
 from careboard.models import Category, Channel, ComplaintStatus, Department
 
 
@@ -27,7 +29,7 @@ class IntakeForm(FlaskForm):
     description = TextAreaField(_l("What the customer complains about"),
                                 validators=[DataRequired(), Length(max=4000)])
     received_at = DateTimeLocalField(_l("Received"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-                                     validators=[Optional()])
+                                     validators=[Optional(), InRange()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,7 +42,7 @@ class StepForm(FlaskForm):
     to = SelectField(choices=_choices(ComplaintStatus))
     note = TextAreaField(_l("Note"), validators=[Length(max=4000)])
     solution = TextAreaField(_l("Proposed solution"), validators=[Length(max=4000)])
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class SecondCallbackForm(FlaskForm):
@@ -48,13 +50,13 @@ class SecondCallbackForm(FlaskForm):
                            choices=[SelectChoice("yes", _l("Satisfied: close")),
                                     SelectChoice("no", _l("Still unhappy: reopen"))])
     note = TextAreaField(_l("Note"), validators=[Length(max=4000)])
-    version = IntegerField(validators=[InputRequired()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class DeadlineForm(FlaskForm):
     due = DateTimeLocalField(_l("New deadline"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-                             validators=[DataRequired()])
-    version = IntegerField(validators=[InputRequired()])
+                             validators=[DataRequired(), InRange()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class ReadForm(FlaskForm):

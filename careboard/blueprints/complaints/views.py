@@ -2,13 +2,12 @@
 printable handling form), and the actions on it."""
 from __future__ import annotations
 
-import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.complaints import bp
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
@@ -20,7 +19,6 @@ from careboard.models import Card, Category, Channel, Complaint, ComplaintStatus
 from careboard.services import DomainError, board, complaints
 from careboard.services.customers import FieldError
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def load_complaint_or_404(complaint_id: int) -> Complaint:
@@ -38,7 +36,7 @@ def index():
         state=args.get("state") if args.get("state") in ("open", "overdue", "closed") else None,
         department=args.get("department") if args.get("department") in {d.value for d in Department} else None,
         category=args.get("category") if args.get("category") in {c.value for c in Category} else None,
-        month=args.get("month") if MONTH.match(args.get("month") or "") else None)
+        month=dates.parse_month(args.get("month")))
     rows = complaints.list_complaints(db.session, filters, now=utcnow(), s=store())
     notices = db.session.scalars(complaints.unread_notifications(current_user)).all() \
         if policy.can_close_complaint(current_user) else []

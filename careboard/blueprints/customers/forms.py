@@ -10,6 +10,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from careboard.dates import InRange
 from careboard.i18n import store
 from careboard.models import User, Vehicle
 from careboard.services.customers import format_plate
@@ -46,7 +47,7 @@ class SearchForm(FlaskForm):
 class CustomerForm(FlaskForm):
     name = StringField(_l("Name"))
     mobile = StringField(_l("Mobile phone"), validators=[Length(max=40)])
-    birthday = DateField(_l("Birthday"), validators=[Optional(), not_in_the_future])
+    birthday = DateField(_l("Birthday"), validators=[Optional(), InRange(), not_in_the_future])
     sales_care = SelectField(_l("Usual sales care"), coerce=int, default=NOBODY)
     aftersales_care = SelectField(_l("Usual after-sales care"), coerce=int, default=NOBODY)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)])
@@ -61,18 +62,19 @@ class VehicleForm(FlaskForm):
     vin = StringField(_l("VIN"), validators=[Length(max=40)])
     plate = StringField(_l("Licence plate"), validators=[Length(max=20)])
     model = StringField(_l("Model"), validators=[Length(max=80)])
-    delivery_date = DateField(_l("Delivery date"), validators=[Optional()])
-    warranty_end = DateField(_l("Warranty end"), validators=[Optional()])
-    insurance_expiry = DateField(_l("Insurance expiry"), validators=[Optional()])
-    next_inspection = DateField(_l("Next annual inspection"), validators=[Optional()])
-    first_maintenance_due = DateField(_l("First maintenance due"), validators=[Optional()])
+    delivery_date = DateField(_l("Delivery date"), validators=[Optional(), InRange()])
+    warranty_end = DateField(_l("Warranty end"), validators=[Optional(), InRange()])
+    insurance_expiry = DateField(_l("Insurance expiry"), validators=[Optional(), InRange()])
+    next_inspection = DateField(_l("Next annual inspection"), validators=[Optional(), InRange()])
+    first_maintenance_due = DateField(_l("First maintenance due"),
+                                      validators=[Optional(), InRange()])
 
 
 class SaleForm(FlaskForm):
     """A delivery (交车) of one of the customer's vehicles."""
 
     vehicle = SelectField(_l("Vehicle"), coerce=int)
-    delivered_on = DateField(_l("Delivered on"), validators=[DataRequired()])
+    delivered_on = DateField(_l("Delivered on"), validators=[DataRequired(), InRange()])
 
     def __init__(self, *args, vehicles=(), **kwargs):
         super().__init__(*args, prefix="sale", **kwargs)
@@ -83,7 +85,7 @@ class VisitForm(FlaskForm):
     """A service visit (进站) of one of the customer's vehicles."""
 
     vehicle = SelectField(_l("Vehicle"), coerce=int)
-    visited_on = DateField(_l("Visited on"), validators=[DataRequired()])
+    visited_on = DateField(_l("Visited on"), validators=[DataRequired(), InRange()])
     work_order = StringField(_l("Work order"), validators=[Length(max=40)])
     description = TextAreaField(_l("Work done"), validators=[Length(max=4000)])
 

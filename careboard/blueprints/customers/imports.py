@@ -1,30 +1,30 @@
-"""The DMS import pages: upload an export, read the dry run's report, confirm it.
+"""The DMS import pages: upload an export, follow its check, read the report, confirm it, follow the import.
 
-The upload is kept under instance/imports/ by a random token (never by its own name) between the dry
-run and the confirmation, and deleted once confirmed; a file left unconfirmed expires after a day.
+The upload is kept under instance/imports/ by a random token (never by its own name) with an import job
+(services/import_jobs.py), which runs outside the request: the job's page shows a progress bar (htmx polls
+it; without JavaScript a link reloads it) and, when done, the report. A job belongs to its uploader: for
+anyone else its page and its confirmation do not exist (404). A checked file left unconfirmed expires
+after a day.
 """
 from __future__ import annotations
 
-import re
-import secrets
-import time
-from pathlib import Path
-
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms.validators import ValidationError
 
 from careboard import policy
 from careboard.blueprints.customers import bp
+from careboard.dbtypes import utcnow
 from careboard.extensions import db
-from careboard.services import customer_import
+from careboard.models import ImportJob, JobPhase, JobStatus
+from careboard.services import customer_import, import_jobs
+from careboard.templating import render
 
 EXTENSIONS = ("csv", "xlsx")
-TOKEN = re.compile(r"^[0-9a-f]{32}$")            # secrets.token_hex(16)
-KEEP_SECONDS = 24 * 3600                         # an upload not confirmed within a day is deleted
 CHANGES = {customer_import.NEW: _l("new"), customer_import.UPDATED: _l("updated"),
            customer_import.UNCHANGED: _l("unchanged")}
 
@@ -47,50 +47,29 @@ class ConfirmForm(FlaskForm):
     """The confirmation button: carries the CSRF token."""
 
 
-# ---------------------------------------------------------------- the uploads folder
+def load_job_or_404(token: str) -> ImportJob:
+    """The current user's job with this token; 404 for any other (another supervisor's upload included)."""
+    job = import_jobs.job_of(db.session, token, current_user) if len(token) == 32 else None
+    if job is None:
+        abort(404)
+    return job
 
 
-def upload_folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def remove_expired_uploads() -> None:
-    limit = time.time() - KEEP_SECONDS
-    for path in upload_folder().iterdir():
-        if path.is_file() and path.stat().st_mtime < limit:
-            path.unlink(missing_ok=True)
-
-
-def claim_upload(token: str) -> Path | None:
-    """Take the token's file for this request (an atomic rename, so a double click imports once);
-    None when the token is malformed, unknown or expired."""
-    if not TOKEN.match(token):
-        return None
-    folder = upload_folder()
-    for extension in EXTENSIONS:
-        path = folder / f"{token}.{extension}"
-        claimed = folder / f"{token}.working.{extension}"
-        try:
-            fresh = path.stat().st_mtime >= time.time() - KEEP_SECONDS
-            path.rename(claimed)
-        except FileNotFoundError:
-            continue
-        if fresh:
-            return claimed
-        claimed.unlink(missing_ok=True)
-    return None
+def run_queued_jobs() -> None:
+    import_jobs.start(current_app._get_current_object(), lambda: db.session)
 
 
 # ---------------------------------------------------------------- pages
 
 
-def page(form: ImportForm, *, report=None, token: str | None = None, filename: str = ""):
-    columns = [(customer_import.FIELD_LABELS[name], aliases) for name, aliases in customer_import.FIELDS.items()]
-    return render_template("customers/import.html", form=form, report=report, token=token, filename=filename,
-                           confirm_form=ConfirmForm(formdata=None), columns=columns, changes=CHANGES,
-                           preview_limit=customer_import.PREVIEW_ROWS)
+def columns():
+    return [(customer_import.FIELD_LABELS[name], aliases) for name, aliases in customer_import.FIELDS.items()]
+
+
+def upload_page(form: ImportForm):
+    jobs = db.session.scalars(import_jobs.recent_jobs(current_user)).all()
+    return render_template("customers/import.html", form=form, columns=columns(), jobs=jobs, statuses=JobStatus,
+                           phases=JobPhase)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -98,39 +77,45 @@ def page(form: ImportForm, *, report=None, token: str | None = None, filename: s
 def import_upload():
     form = ImportForm()
     if not form.validate_on_submit():
-        return page(form), 422 if form.errors else 200
-    remove_expired_uploads()
+        return upload_page(form), 422 if form.errors else 200
+    import_jobs.remove_expired_uploads()
     upload = form.file.data
-    token = secrets.token_hex(16)
-    path = upload_folder() / f"{token}.{upload.filename.rsplit('.', 1)[-1].lower()}"
-    upload.save(path)
-    report = customer_import.plan_import(db.session, path)
-    db.session.rollback()                        # the dry run wrote nothing; end the read transaction
-    if not report.ok:
-        path.unlink(missing_ok=True)
-        return page(form, report=report, filename=upload.filename), 422
-    return page(form, report=report, token=token, filename=upload.filename)
+    job = import_jobs.new_job(db.session, uploader=current_user, file_name=upload.filename,
+                              extension=upload.filename.rsplit(".", 1)[-1].lower())
+    upload.save(import_jobs.upload_path(job))
+    db.session.commit()
+    token = job.token
+    run_queued_jobs()
+    return redirect(url_for("customers.show_import", token=token), code=303)
+
+
+@bp.get("/import/<token>")
+@policy.supervisor
+def show_import(token: str):
+    """The job's page: progress while it runs (the #import-job region is polled), then its report."""
+    job = load_job_or_404(token)
+    now = utcnow()
+    rows_done, lines, stalled = import_jobs.progress(job, now)
+    report = customer_import.ImportReport.from_json(job.report) if job.report else None
+    failure = import_jobs.stopped_message() if stalled else job.failure
+    total_rows = max(lines - 1, 1) if lines else None            # the header is a line, not a row
+    return render("customers/import_job.html", fragments={"import-job": "job"}, job=job, report=report,
+                  rows_done=rows_done, total_rows=total_rows, failure=failure, pending=job.pending and not stalled,
+                  awaiting=import_jobs.awaiting_confirmation(job, now), confirm_form=ConfirmForm(formdata=None),
+                  changes=CHANGES, columns=columns(), preview_limit=customer_import.PREVIEW_ROWS,
+                  phases=JobPhase, statuses=JobStatus, filename=job.file_name, token=job.token)
 
 
 @bp.post("/import/<token>")
 @policy.supervisor
 def import_confirm(token: str):
+    job = load_job_or_404(token)
     form = ConfirmForm()
-    path = claim_upload(token) if form.validate_on_submit() else None
-    if path is None:
+    if not form.validate_on_submit() or not import_jobs.confirm(db.session, job, now=utcnow()):
+        db.session.rollback()
         flash(_("This import is not waiting any more: it was confirmed already or it expired. "
                 "Upload the file again."), "error")
         return redirect(url_for("customers.import_upload"), code=303)
-    try:
-        report = customer_import.apply_import(db.session, path)
-    except customer_import.ImportRefused as refused:
-        db.session.rollback()
-        return page(ImportForm(formdata=None), report=refused.report), 422
-    finally:
-        path.unlink(missing_ok=True)
     db.session.commit()
-    flash(_("Imported: %(customers)d new and %(updated)d updated customers, %(vehicles)d new vehicles, "
-            "%(sales)d sales and %(visits)d service visits.", customers=report.customers_created,
-            updated=report.customers_updated, vehicles=report.vehicles_created, sales=report.sales_created,
-            visits=report.visits_created), "success")
-    return redirect(url_for("customers.import_upload"), code=303)
+    run_queued_jobs()
+    return redirect(url_for("customers.show_import", token=token), code=303)

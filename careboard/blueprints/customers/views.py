@@ -21,6 +21,7 @@ from careboard.models import CallbackResult, Customer, Role, User, Vehicle
 from careboard.services import customers
 from careboard.services.customers import FieldError
 from careboard.templating import render
+from careboard.urls import page_arg
 
 PER_PAGE = 25
 CARE_PEOPLE = (selectinload(Customer.sales_care), selectinload(Customer.aftersales_care))
@@ -88,7 +89,8 @@ def display_helpers() -> dict:
 def index():
     form = SearchForm(request.args)
     term = form.q.data if form.validate() else ""
-    page = db.paginate(customers.search(term).options(*CARE_PEOPLE), per_page=PER_PAGE, error_out=False)
+    query = customers.search(term, full_phone=customers.may_see_phone(current_user))
+    page = db.paginate(query.options(*CARE_PEOPLE), page=page_arg(PER_PAGE), per_page=PER_PAGE, error_out=False)
     return render("customers/index.html", fragments={"results": "results"}, form=form, term=term or "",
                   page=page, can_edit=policy.can_edit_customers(current_user), **display_helpers())
 

@@ -1,10 +1,10 @@
 """The start page and the health check."""
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
-from careboard import __version__, policy, security
+from careboard import __version__, errors, policy, security
 from careboard.blueprints.main import bp
 from careboard.extensions import csrf, db, limiter
 from careboard.templating import allowed
@@ -26,7 +26,7 @@ def healthz():
         db.session.execute(text("SELECT 1"))
         database, status = "ok", 200
     except Exception as error:  # noqa: BLE001  (any failure means "down"; it is reported, not swallowed)
-        db.session.rollback()
+        errors.release_connection()                 # a plain rollback fails too on a lost connection
         database, status = f"error: {type(error).__name__}", 503
     body = {"app": "ok", "version": __version__, "database": database,
             "database_backend": db.engine.dialect.name}
@@ -36,10 +36,9 @@ def healthz():
 @bp.post("/csp-report")
 @policy.public
 @csrf.exempt
-@limiter.limit("60 per minute")
+@limiter.limit(lambda: current_app.config["CSP_REPORT_RATE_LIMIT"])      # per address
 def csp_report():
-    """The browser reports what the Content-Security-Policy blocked; it is logged for the IT person."""
-    if (request.content_length or 0) > 16 * 1024:
-        abort(413)
-    security.log.warning("CSP violation: %s", security.violation_summary(request.get_data()))
+    """The browser reports what the Content-Security-Policy blocked; it is logged for the IT person, on one
+    line with every field escaped (careboard/security.py)."""
+    security.log.warning("CSP violation: %s", security.violation_summary(security.read_report()))
     return "", 204

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from careboard.fields import DbIntegerField
 
 
 class EmptyForm(FlaskForm):
@@ -23,4 +25,4 @@ class FinalizeForm(FlaskForm):
 class TemplateForm(FlaskForm):
     definition = TextAreaField(_l("Template (JSON)"), validators=[DataRequired(), Length(max=100_000)])
     inputs = TextAreaField(_l("Made-up figures to try it on (JSON)"), validators=[Optional(), Length(max=20_000)])
-    version = IntegerField(validators=[Optional()])
+    version = DbIntegerField(validators=[Optional()])

@@ -19,7 +19,7 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import Card, Role, User
-from careboard.services import DomainError, board, kpi, kpi_engine
+from careboard.services import DomainError, board, kpi, kpi_engine, workbooks
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.templating import render
 
@@ -114,13 +114,11 @@ def reopen_month(month: str):
 @bp.get("/months/<month>/export.xlsx")
 @policy.supervisor
 def export_month(month: str):
-    from openpyxl import Workbook
     month = month_or_404(month)
     cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
-    book = Workbook(write_only=True)
-    summary = book.create_sheet(_("Ranking"))
-    summary.append([_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
-                    _("Coefficients"), _("Finalized")])
+    book = workbooks.Book()                                    # names and metric names stay text
+    summary = book.sheet(_("Ranking"), [_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
+                                        _("Coefficients"), _("Finalized")])
     for rank, card in kpi.ranked(cards):
         coefficients = "; ".join(f"{c['name']} ×{c['factor']}" for c in card.computation["coefficients"]
                                  if c["factor"] is not None)
@@ -131,12 +129,11 @@ def export_month(month: str):
     for card in cards:
         by_role.setdefault(card.person.role, []).append(card)
     for role, members in by_role.items():
-        sheet = book.create_sheet(str(Role(role).label)[:31])
         metrics = members[0].computation["metrics"]
         header = [_("Name"), _("Account")]
         for m in metrics:
             header += [f"{m['name']} ({_('value')})", f"{m['name']} ({_('score')})"]
-        sheet.append(header + [_("Total")])
+        sheet = book.sheet(Role(role).label, header + [_("Total")])
         for card in members:
             row = [card.person.display_name, card.person.username]
             for m in card.computation["metrics"]:
@@ -144,11 +141,8 @@ def export_month(month: str):
                 row += [json.dumps(raw, ensure_ascii=False) if isinstance(raw, (dict, list)) else raw,
                         m["score_rounded"]]
             sheet.append(row + [card.total])
-    out = io.BytesIO()
-    book.save(out)
-    out.seek(0)
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"scorecard-{month}.xlsx")
+    return send_file(io.BytesIO(book.save()), mimetype=workbooks.MIMETYPE, as_attachment=True,
+                     download_name=f"scorecard-{month}.xlsx")
 
 
 # ---------------------------------------------------------------- one person
@@ -178,7 +172,7 @@ def show_person(username: str, month: str):
     card = scorecard_of(person, month)
     points = kpi.trend(db.session, person, month, s=store())
     return render("scorecard/person.html", card=card, person=person, month=month, chart=chart(points),
-                  may_enter=policy.can_enter_kpi(current_user) and not card.finalized, Role=Role,
+                  may_enter=policy.can_enter_kpi(current_user, person) and not card.finalized, Role=Role,
                   months=kpi.previous_months(this_month(), 12)[::-1])
 
 
@@ -225,6 +219,8 @@ def _number(text: str, unit: str):
         value = Decimal(text)
     except InvalidOperation:
         return text
+    if not value.is_finite() or (value and value.adjusted() >= kpi_engine.MAX_DIGITS):
+        return text                                 # NaN, infinity or huge: the engine refuses it with a message
     return float(value / 100) if unit == "rate" else float(value)
 
 
@@ -250,6 +246,8 @@ def _read_entries(template: kpi_engine.Template) -> dict[str, object]:
 def enter_figures(month: str, username: str):
     month = month_or_404(month)
     person = person_or_404(username)
+    if not policy.can_enter_kpi(current_user, person):
+        abort(403)                                    # nobody enters their own or a higher level's figures
     template = kpi.template_for(db.session, person.role)
     if template is None:
         abort(404)
