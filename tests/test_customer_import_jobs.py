@@ -149,6 +149,19 @@ def test_the_progress_page_polls_until_the_job_is_done(app, session, supervisors
     assert "hx-trigger" not in text and "Ready to import" in text and "Confirm import" in text
 
 
+def test_a_job_that_has_just_started_shows_its_progress_without_a_progress_file(app, session, supervisors):
+    """Running, but the runner has not written its first heartbeat yet (seen in the browser test: a 500)."""
+    job = queued(session, supervisors["supervisor"], csv_bytes(3))
+    session.execute(db.update(ImportJob).where(ImportJob.id == job.id).values(status=JobStatus.RUNNING.value,
+                                                                               started_at=utcnow()))
+    session.commit()
+    assert not import_jobs.progress_path(job).exists()
+    response = login(app, "supervisor").get(f"/customers/import/{job.token}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'hx-trigger="every 2s"' in html and "Reading the file" in html
+
+
 def test_a_job_whose_worker_stopped_shows_as_failed_and_is_swept(app, session, supervisors):
     job = queued(session, supervisors["supervisor"], csv_bytes(3))
     session.execute(db.update(ImportJob).where(ImportJob.id == job.id).values(status=JobStatus.RUNNING.value,

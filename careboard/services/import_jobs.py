@@ -112,9 +112,11 @@ def progress(job: ImportJob, now: datetime) -> tuple[int, int | None, bool]:
     try:
         done, total = path.read_text().split()
         beat = path.stat().st_mtime
-    except (OSError, ValueError):
-        done, total, beat = job.rows_done, job.rows_total, (job.started_at or now).timestamp()
-    return int(done), int(total) if total != "-" else None, now.timestamp() - beat > STALE_SECONDS
+        lines = None if total == "-" else int(total)
+        rows = int(done)
+    except (OSError, ValueError):              # not written yet (the job has just started)
+        rows, lines, beat = job.rows_done, job.rows_total, (job.started_at or now).timestamp()
+    return rows, lines, now.timestamp() - beat > STALE_SECONDS
 
 
 # ---------------------------------------------------------------- running
