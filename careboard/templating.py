@@ -1,6 +1,8 @@
 """Template helpers: the render() that picks page or fragment, navigation, filters."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 
 from babel.dates import parse_pattern
@@ -74,11 +76,47 @@ def localtime(value: datetime | None, fmt: str = "short") -> str:
     return pattern.apply(value.astimezone(cache["zone"]), cache["locale"])
 
 
+class LruCache:
+    """A bounded mapping that forgets the least recently used entry first; one lock makes it safe for the
+    threads of a gunicorn worker. (functools.lru_cache does not fit: it keys on a function's arguments, and
+    the board's key is made from the card, not from the macro and item that render it.)"""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 # Rendered board cards, per worker process: the department board re-renders up to a few thousand cards after
 # every drag, and almost all of them are unchanged. The key holds every value the card's HTML is made of, so
-# a hit is exactly what the macro would render now. Bounded: emptied when it grows past the limit.
-_board_cards: dict[tuple, Markup] = {}
+# a hit is exactly what the macro would render now. Bounded: past the limit the least recently shown card goes.
 BOARD_CARD_CACHE_SIZE = 10_000
+_board_cards = LruCache(BOARD_CARD_CACHE_SIZE)
 
 
 def board_card(macro, item, text: dict, show_assignee: bool) -> Markup:
@@ -93,9 +131,7 @@ def board_card(macro, item, text: dict, show_assignee: bool) -> Markup:
     html = _board_cards.get(key)
     if html is None:
         html = Markup(macro(item, text, show_assignee))
-        if len(_board_cards) >= BOARD_CARD_CACHE_SIZE:
-            _board_cards.clear()
-        _board_cards[key] = html
+        _board_cards.put(key, html)
     return html
 
 

@@ -2,13 +2,15 @@
 
 SQLite (the default): the migrations run once into a template file, copied for every test.
 PostgreSQL (TEST_DATABASE_URL=postgresql://...): the migrations run once into a schema of this test
-run; every test starts from emptied tables.
+run; every test starts from emptied tables. A module whose tests only read slow-to-load data (the demo)
+may share one database of its own: `module_database_uri`.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -37,22 +39,31 @@ def config_for(uri: str, **overrides) -> type:
     return type("PerTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": uri, **overrides})
 
 
-@pytest.fixture(scope="session")
-def database_template(tmp_path_factory):
-    """Where the migrated template lives: a SQLite file, or a PostgreSQL schema."""
-    if ON_POSTGRES:
-        schema = f"careboard_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(pg_url("public"))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+@contextmanager
+def migrated_schema():
+    """A PostgreSQL schema of its own with the migrations run into it; dropped at the end."""
+    schema = f"careboard_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url("public"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
         app = create_app(config_for(pg_url(schema)))
         with app.app_context():
             upgrade()
             db.engine.dispose()
         yield pg_url(schema)
+    finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Where the migrated template lives: a SQLite file, or a PostgreSQL schema."""
+    if ON_POSTGRES:
+        with migrated_schema() as uri:
+            yield uri
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite"
         app = create_app(config_for(f"sqlite:///{path}"))
@@ -73,6 +84,19 @@ def fresh_database_uri(database_template, tmp_path) -> str:
     path = tmp_path / "careboard.sqlite"
     shutil.copyfile(database_template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def module_database_uri(database_template, tmp_path_factory):
+    """A migrated database that one test module keeps for all its tests (on PostgreSQL a schema of its own,
+    which the per-test fixtures never empty); for data that is slow to load and only read."""
+    if ON_POSTGRES:
+        with migrated_schema() as uri:
+            yield uri
+    else:
+        path = tmp_path_factory.mktemp("module") / "careboard.sqlite"
+        shutil.copyfile(database_template, path)
+        yield f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -341,9 +341,11 @@ def test_the_director_edits_the_scripts_and_staff_may_not(client, auth, people, 
     data["sale_3d"] = "您好，{store}回访：新车用得好吗？"
     assert client.post("/board/scripts", data=data).status_code == 303
     assert session.get(CallbackScript, "sale_3d").body == "您好，{store}回访：新车用得好吗？"
-    empty = client.post("/board/scripts", data={**data, "winback": ""})
-    assert empty.status_code == 422
-    assert session.get(CallbackScript, "winback") is None or session.get(CallbackScript, "winback").body
+    empty = client.post("/board/scripts", data={**data, "sale_3d": "不该保存", "winback": ""})
+    assert empty.status_code == 422                                  # refused whole: nothing of it is stored
+    session.expire_all()
+    assert session.get(CallbackScript, "winback").body == DEFAULT_SCRIPTS["winback"].strip()
+    assert session.get(CallbackScript, "sale_3d").body == "您好，{store}回访：新车用得好吗？"
 
 
 def test_rendered_cards_are_reused_only_while_nothing_on_them_changed(client, auth, cards, session, people):

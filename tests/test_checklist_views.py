@@ -324,6 +324,22 @@ def test_supervisors_edit_an_area_and_a_stale_form_is_refused(client, auth, team
                           .where(checklist.ChecklistItem.area_id == area.id)) == len(items) + 1
 
 
+@pytest.mark.parametrize("item_id", ["²", "9" * 5000])
+def test_an_item_id_that_is_no_database_id_is_refused_with_the_areas_message(client, auth, team, session, item_id):
+    """Digits int() cannot read (or Python will not read) name no item: the area's own message, nothing saved."""
+    auth.login("supervisor")
+    area = session.scalar(select(ChecklistArea).where(ChecklistArea.name == "洗手间"))
+    version, name = area.version, area.name
+    response = client.post(f"/checklist/areas/{area.id}", data={
+        "name": "卫生间", "responsible_role": "showroom_reception", "responsible": "0",
+        "inspector_role": "cs_supervisor", "inspector": "0", "active": "y", "version": str(version),
+        "items-0-item_id": item_id, "items-0-text": "镜面无水痕", "items-0-category": "shine", "items-0-active": "y"})
+    assert response.status_code == 422
+    assert "已不属于该区域" in response.get_data(as_text=True)
+    session.expire_all()
+    assert (session.get(ChecklistArea, area.id).name, session.get(ChecklistArea, area.id).version) == (name, version)
+
+
 def test_a_new_area_and_the_default_set_button(client, auth, session, people):
     auth.login("supervisor")
     page = client.get("/checklist/areas").get_data(as_text=True)

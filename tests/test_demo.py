@@ -2,27 +2,56 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
+from careboard import create_app
+from careboard.extensions import db
 from careboard.models import Level, Role, User
 from careboard.services.demo import DEMO_PASSWORD, DEMO_USERS
+from tests.conftest import FreshContextClient, config_for
 
 
 def _run(app, *args):
     return app.test_cli_runner().invoke(args=["demo", *args])
 
 
-def test_demo_creates_one_account_per_role_and_is_idempotent(app, session):
-    first = _run(app)
-    assert first.exit_code == 0, first.output
-    roles = set(session.scalars(select(User.role)).all())
+@pytest.fixture(scope="module")
+def demo(module_database_uri, tmp_path_factory):
+    """An app whose database the demo filled once (the load takes seconds), shared by this module's tests,
+    which only read it; a log-in writes its own session rows, which no test here counts. `demo.output` is
+    what the load printed. A test that changes the data takes the per-test `app` instead."""
+    app = create_app(config_for(module_database_uri))
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    app.test_client_class = FreshContextClient
+    loaded = _run(app)
+    assert loaded.exit_code == 0, loaded.output
+    yield SimpleNamespace(app=app, output=loaded.output)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo_session(demo):
+    with demo.app.app_context():
+        yield db.session
+        db.session.remove()
+
+
+@pytest.fixture
+def demo_client(demo):
+    return demo.app.test_client()
+
+
+def test_demo_creates_one_account_per_role_and_is_idempotent(demo, demo_session):
+    roles = set(demo_session.scalars(select(User.role)).all())
     assert roles == {r.value for r in Role}
-    count = session.scalar(select(func.count()).select_from(User))
-    second = _run(app)
+    count = demo_session.scalar(select(func.count()).select_from(User))
+    second = _run(demo.app)
     assert second.exit_code == 0 and "nothing to do" in second.output
-    assert session.scalar(select(func.count()).select_from(User)) == count
+    assert demo_session.scalar(select(func.count()).select_from(User)) == count
 
 
 def test_demo_refuses_a_database_with_real_accounts(app, session):
@@ -50,8 +79,8 @@ def test_readme_lists_every_demo_account():
     ("director", [], ["账号管理"]),
     ("admin", ["账号管理", "设置"], []),
 ])
-def test_each_demo_account_logs_in_and_sees_its_navigation(app, client, username, nav_shown, nav_hidden):
-    _run(app)
+def test_each_demo_account_logs_in_and_sees_its_navigation(demo_client, username, nav_shown, nav_hidden):
+    client = demo_client
     assert client.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
     html = client.get("/account").get_data(as_text=True)
     nav = html.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
@@ -61,8 +90,8 @@ def test_each_demo_account_logs_in_and_sees_its_navigation(app, client, username
         assert label not in nav
 
 
-def test_all_demo_accounts_log_in(app, client):
-    _run(app)
+def test_all_demo_accounts_log_in(demo_client):
+    client = demo_client
     for username, _name, _role, _level in DEMO_USERS:
         response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 303, username
@@ -70,10 +99,10 @@ def test_all_demo_accounts_log_in(app, client):
     assert any(level == Level.ADMIN for *_, level in DEMO_USERS)
 
 
-def test_demo_customers_give_tick_a_realistic_day(app, session):
+def test_demo_customers_give_tick_a_realistic_day(demo, demo_session):
     from careboard.models import Card, Customer, Sale, ServiceVisit
-    result = _run(app)
-    assert "300 demo customers" in result.output
+    session = demo_session
+    assert "300 demo customers" in demo.output
     assert session.scalar(select(func.count(Customer.id))) == 300
     assert session.scalar(select(func.count(Sale.id))) > 150
     assert session.scalar(select(func.count(ServiceVisit.id))) > 100
@@ -85,11 +114,11 @@ def test_demo_customers_give_tick_a_realistic_day(app, session):
     assert all(roles[s] == "insurance_renewal" for s in roles if s == "insurance")
 
 
-def test_demo_complaints_in_various_steps_two_overdue(app, session):
+def test_demo_complaints_in_various_steps_two_overdue(demo_session):
     from careboard.dbtypes import utcnow
     from careboard.models import Complaint
     from careboard.services import complaints, settings
-    _run(app)
+    session = demo_session
     rows = session.scalars(select(Complaint)).all()
     assert len(rows) == 12
     assert len({c.status for c in rows}) >= 4

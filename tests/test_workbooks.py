@@ -106,6 +106,16 @@ def test_the_hr_export_keeps_hostile_text_as_text(client, auth, session, people,
                                                                      "metric")])
 
 
+def test_the_hr_export_is_made_by_the_reports_service_from_plain_values(session, people, hostile):
+    """The view only sends the file: the workbook comes from reports.scorecard_workbook (session, month)."""
+    data = reports.scorecard_workbook(session, MONTH, s=hostile)
+    assert_text_stays_text(data, [HOSTILE[key] for key in ("sales1", "sales2", "supervisor", "director", "metric")])
+    book = load_workbook(io.BytesIO(data))
+    ranking = [[c.value for c in row] for row in book.worksheets[0].iter_rows()]
+    assert ranking[0][:4] == ["排名", "姓名", "账号", "岗位"]                          # the store's language
+    assert {row[2] for row in ranking[1:]} >= {"sales1", "sales2"}
+
+
 def test_text_that_xml_cannot_hold_is_written_and_marked():
     book = workbooks.Book()
     sheet = book.sheet("Sheet", ["Name"])

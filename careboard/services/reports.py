@@ -7,6 +7,7 @@ monthly one from the complaint, checklist and scorecard services, so a report an
 never disagree."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -258,6 +259,38 @@ def workbook(kind: str, period: str, figures: dict) -> bytes:
     (rates as fractions with a percent format), and what people wrote stays text (`workbooks`)."""
     book = workbooks.Book()
     (_weekly_book if kind == WEEKLY else _monthly_book)(book, figures)
+    return book.save()
+
+
+def scorecard_workbook(session: Session, month: str, *, s: StoreSettings) -> bytes:
+    """The month's scorecards for HR as an XLSX workbook: the ranking, then one sheet per role with each
+    metric's value and score. Names and metric names stay text (`workbooks`)."""
+    cards = kpi.scorecards(session, kpi.scorable_people(session), month, s=s)
+    book = workbooks.Book()
+    summary = book.sheet(_("Ranking"), [_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
+                                        _("Coefficients"), _("Finalized")])
+    for rank, card in kpi.ranked(cards):
+        coefficients = "; ".join(f"{c['name']} ×{c['factor']}" for c in card.computation["coefficients"]
+                                 if c["factor"] is not None)
+        summary.append([rank, card.person.display_name, card.person.username, Role(card.person.role).label,
+                        card.total, _("yes") if card.computation["complete"] else _("no"), coefficients,
+                        _("yes") if card.finalized else _("no")])
+    by_role: dict[str, list[kpi.Scorecard]] = {}
+    for card in cards:
+        by_role.setdefault(card.person.role, []).append(card)
+    for role, members in by_role.items():
+        metrics = members[0].computation["metrics"]
+        header = [_("Name"), _("Account")]
+        for m in metrics:
+            header += [f"{m['name']} ({_('value')})", f"{m['name']} ({_('score')})"]
+        sheet = book.sheet(Role(role).label, header + [_("Total")])
+        for card in members:
+            row = [card.person.display_name, card.person.username]
+            for m in card.computation["metrics"]:
+                raw = m["raw"]
+                row += [json.dumps(raw, ensure_ascii=False) if isinstance(raw, (dict, list)) else raw,
+                        m["score_rounded"]]
+            sheet.append(row + [card.total])
     return book.save()
 
 

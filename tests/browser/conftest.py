@@ -14,18 +14,21 @@ from careboard import create_app
 from careboard.extensions import db
 
 CHROMIUM = os.environ.get("CAREBOARD_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE.parent / "artifacts"
 
-pytestmark = pytest.mark.browser
 
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if os.path.exists(CHROMIUM):
-        return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
+    """Every test of this folder is marked `browser` (so `-m "not browser"` leaves them out: a `pytestmark`
+    in a conftest marks nothing), and skipped where Chromium is missing. Runs before `-m` deselects."""
+    skip = None if os.path.exists(CHROMIUM) else \
+        pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
     for item in items:
-        if "tests/browser/" in str(item.fspath):
-            item.add_marker(skip)
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+            if skip is not None:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ from wtforms.fields.choices import SelectChoice
 from careboard import auth_session, policy
 from careboard.blueprints.admin import bp
 from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
+from careboard.blueprints.transaction import change
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import User
-from careboard.services import DomainError, accounts, settings
+from careboard.services import accounts, settings
 
 
 def load_user_or_404(user_id: int) -> User:
@@ -31,16 +32,14 @@ def list_users():
 def new_user():
     form = NewUserForm()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             user = accounts.create_user(db.session, username=form.username.data,
                                         display_name=form.display_name.data, role=form.role.data,
                                         level=form.level.data, password=form.password.data,
                                         language=form.language.data)
-        except DomainError as error:
-            db.session.rollback()
-            form.username.errors.append(str(error))
+        if outcome.refused:
+            form.username.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("Account %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin.list_users"), code=303)
     return render_template("admin/user_form.html", form=form, user=None), 422 if form.errors else 200
@@ -52,14 +51,12 @@ def edit_user(user_id: int):
     user = load_user_or_404(user_id)
     form = UserForm(obj=user)
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             accounts.update_user(db.session, user, actor=current_user, display_name=form.display_name.data,
                                  role=form.role.data, level=form.level.data, language=form.language.data)
-        except DomainError as error:
-            db.session.rollback()
-            form.level.errors.append(str(error))
+        if outcome.refused:
+            form.level.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("Account %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.list_users"), code=303)
     return render_template("admin/user_form.html", form=form, user=user,
@@ -75,13 +72,11 @@ def set_user_active(user_id: int):
     if not form.validate_on_submit() or form.active.data not in ("0", "1"):
         flash(_("The request was incomplete; nothing was changed."), "error")
         return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
-    try:
+    with change() as outcome:
         accounts.set_active(db.session, user, actor=current_user, active=form.active.data == "1")
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if outcome.refused:
+        flash(outcome.refusal.text, "error")
     else:
-        db.session.commit()
         flash(_("Account %(name)s activated.", name=user.username) if user.active
               else _("Account %(name)s deactivated. Its cards and history are kept.", name=user.username),
               "success")
@@ -94,15 +89,13 @@ def reset_password(user_id: int):
     user = load_user_or_404(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             accounts.reset_password(db.session, user, password=form.password.data)   # ends its sessions
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
             if user.id == current_user.id:
                 auth_session.renew()                  # the administrator's own browser stays signed in
-            db.session.commit()
+        if outcome.refused:
+            flash(outcome.refusal.text, "error")
+        else:
             flash(_("The password of %(name)s was reset.", name=user.username), "success")
     else:
         flash(_("The password must have at least %(n)d characters.", n=accounts.MIN_PASSWORD), "error")
@@ -116,13 +109,11 @@ def edit_settings():
     form = SettingsForm(data={name: getattr(current, name) for name in SettingsForm.SETTINGS})
     form.timezone.choices = [SelectChoice(zone, zone) for zone in settings.common_timezones()]
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             settings.save(db.session, actor=current_user, **form.values())
-        except DomainError as error:
-            db.session.rollback()
-            form.store_name.errors.append(str(error))
+        if outcome.refused:
+            form.store_name.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.edit_settings"), code=303)
     from careboard.services.care_rules import DEFAULT_HOLIDAYS

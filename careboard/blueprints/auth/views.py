@@ -8,8 +8,9 @@ from flask_login import current_user
 from careboard import auth_session, policy
 from careboard.blueprints.auth import bp
 from careboard.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
+from careboard.blueprints.transaction import change
 from careboard.extensions import db, limiter
-from careboard.services import DomainError, accounts
+from careboard.services import accounts
 from careboard.urls import local_url
 
 
@@ -72,13 +73,12 @@ def set_language():
 def account():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             accounts.change_own_password(db.session, current_user, current=form.current.data, new=form.new.data)
-        except DomainError as error:
-            form.current.errors.append(str(error))
-        else:
             auth_session.renew()                      # every other browser of the account is logged out
-            db.session.commit()
+        if outcome.refused:
+            form.current.errors.append(outcome.refusal.text)
+        else:
             flash(_("Your password was changed. Every other device was logged out."), "success")
             return redirect(url_for("auth.account"), code=303)
     status = 422 if form.errors else 200

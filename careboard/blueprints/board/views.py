@@ -12,12 +12,12 @@ from careboard.blueprints.board import bp
 from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CallbackOutcomeForm, CommentForm,
                                               CompleteForm, DropForm, EditCardForm, FilterForm, MoveForm, NewCardForm,
                                               ReassignForm, ScriptsForm, VersionForm, local_to_utc, utc_to_local_naive)
-from careboard.blueprints.transaction import attempt
+from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, SlaState, User
-from careboard.services import DomainError, board, care_rules, checklist, complaints
+from careboard.services import board, care_rules, checklist, complaints
 from careboard.templating import render
 from careboard.urls import int_arg, local_url, page_arg
 
@@ -188,19 +188,14 @@ def new_card():
         form.role.data = current_user.role
         form.assignee.data = current_user.id
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             card = board.create_card(
                 db.session, actor=current_user, kind=form.kind.data, title=form.title.data,
                 details=form.details.data, role=form.role.data, assignee=person_or_none(form.assignee.data),
                 due_at=local_to_utc(form.due_at.data, store().zone), priority=form.priority.data)
-        except board.Forbidden:
-            db.session.rollback()
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            form.title.errors.append(str(error))
+        if outcome.refused:
+            form.title.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("Card “%(title)s” created.", title=card.title), "success")
             return redirect(url_for("board.show_card", card_id=card.id), code=303)
     return render_template("board/new.html", form=form), 422 if form.errors else 200
@@ -327,14 +322,12 @@ def bulk_reassign():
     people = active_people()
     form = BulkReassignForm(people=people)
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             moved = board.bulk_reassign(db.session, actor=current_user, from_user=person_or_none(form.from_user.data),
                                         to_user=person_or_none(form.to_user.data))
-        except DomainError as error:
-            db.session.rollback()
-            form.to_user.errors.append(str(error))
+        if outcome.refused:
+            form.to_user.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("%(n)d open cards reassigned.", n=moved), "success")
             return redirect(url_for("board.index"), code=303)
     load = {p.id: 0 for p in people}
@@ -354,14 +347,12 @@ def edit_scripts():
         for rule in rules:
             form[rule].data = care_rules.script_for(db.session, rule, "{store}")
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             for rule in rules:
                 care_rules.save_script(db.session, actor=current_user, rule=rule, body=form[rule].data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if outcome.refused:
+            flash(outcome.refusal.text, "error")
         else:
-            db.session.commit()
             flash(_("The scripts were saved."), "success")
             return redirect(url_for("board.edit_scripts"), code=303)
     return render_template("board/scripts.html", form=form, rules=rules), 422 if form.errors else 200

@@ -13,13 +13,13 @@ from careboard import dates, policy
 from careboard.blueprints.checklist import bp
 from careboard.blueprints.checklist.forms import (AnswerForm, AreaForm, EmptyForm, PhotoForm, RectifyForm, SendBackForm,
                                                   VersionForm)
-from careboard.blueprints.transaction import attempt
+from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import (Card, CardKind, ChecklistArea, Column, FiveS, Photo, PhotoLink, PhotoStage, Result,
                               RunAnswer, RunStatus, User)
-from careboard.services import DomainError, board, checklist, photos
+from careboard.services import board, checklist, photos
 from careboard.services.board import today as local_today
 from careboard.templating import render
 from careboard.urls import int_arg
@@ -158,24 +158,14 @@ def submit_run(run_id: int):
     run = load_run_or_404(run_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
+    with change() as outcome:
         cards = checklist.submit_run(db.session, run, actor=current_user, s=store())
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except checklist.Incomplete as missing:
-        db.session.rollback()
-        run = load_run_or_404(run_id)
-        response = render("checklist/run.html", **_run_context(run, incomplete=missing, error=str(missing)))
-        response.status_code = 422
+    if outcome.refused:
+        missing = outcome.refusal.error if isinstance(outcome.refusal.error, checklist.Incomplete) else None
+        response = render("checklist/run.html", **_run_context(load_run_or_404(run_id), incomplete=missing,
+                                                                error=outcome.refusal.text))
+        response.status_code = outcome.refusal.status
         return response
-    except DomainError as error:
-        db.session.rollback()
-        run = load_run_or_404(run_id)
-        response = render("checklist/run.html", **_run_context(run, error=str(error)))
-        response.status_code = 422
-        return response
-    db.session.commit()
     if cards:
         flash(_("Checklist submitted. %(n)d rectification cards were sent to the people responsible.",
                 n=len(cards)), "success")
@@ -293,10 +283,19 @@ def _person(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id else None
 
 
+def _item_id(text: str | None) -> int | None:
+    """A row's item id; None for a new row. Digits that are no database id ("²", more than 18 of them) name
+    no item of the area (0), which the service refuses with its message."""
+    text = text or ""
+    if not text.isdigit():
+        return None
+    return int(text) if text.isascii() and len(text) <= 18 else 0
+
+
 def _items(form: AreaForm) -> list[checklist.ItemInput]:
-    return [checklist.ItemInput(id=int(row.item_id.data) if (row.item_id.data or "").isdigit() else None,
-                                text=row.text.data or "", category=row.category.data or FiveS.SHINE.value,
-                                active=bool(row.active.data)) for row in form.items]
+    return [checklist.ItemInput(id=_item_id(row.item_id.data), text=row.text.data or "",
+                                category=row.category.data or FiveS.SHINE.value, active=bool(row.active.data))
+            for row in form.items]
 
 
 @bp.get("/areas")
@@ -332,18 +331,13 @@ def new_area():
         for _n in range(4):
             form.items.append_entry()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             area = checklist.create_area(
                 db.session, actor=current_user, name=form.name.data, responsible_role=form.responsible_role.data,
                 inspector_role=form.inspector_role.data, responsible=_person(form.responsible.data),
                 inspector=_person(form.inspector.data), items=_items(form))
-        except board.Forbidden:
-            db.session.rollback()
-            abort(403)
-        except (DomainError, ValueError) as error:
-            db.session.rollback()
-            return _area_page(form, None, error=str(error), status=422)
-        db.session.commit()
+        if outcome.refused:
+            return _area_page(form, None, error=outcome.refusal.text, status=outcome.refusal.status)
         flash(_("Area “%(name)s” saved; it is checked from tomorrow's round (or the next tick today).",
                 name=area.name), "success")
         return redirect(url_for("checklist.list_areas"), code=303)
@@ -364,24 +358,16 @@ def edit_area(area_id: int):
         for _n in range(3):
             form.items.append_entry()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             checklist.update_area(
                 db.session, area, actor=current_user, seen_version=form.version.data or 0, name=form.name.data,
                 responsible_role=form.responsible_role.data, inspector_role=form.inspector_role.data,
                 responsible=_person(form.responsible.data), inspector=_person(form.inspector.data),
                 active=form.active.data, items=_items(form))
-        except board.Conflict:
-            db.session.rollback()
-            return _area_page(form, load_area_or_404(area_id), status=409, error=_(
+        if outcome.refused:
+            return _area_page(form, load_area_or_404(area_id), status=outcome.refusal.status, error=_(
                 "Someone else saved this area in the meantime; your changes were not saved. Reload the page to "
-                "see theirs, then make yours again."))
-        except board.Forbidden:
-            db.session.rollback()
-            abort(403)
-        except (DomainError, ValueError) as error:
-            db.session.rollback()
-            return _area_page(form, load_area_or_404(area_id), error=str(error), status=422)
-        db.session.commit()
+                "see theirs, then make yours again.") if outcome.refusal.conflict else outcome.refusal.text)
         flash(_("Area “%(name)s” saved. Past checks keep the items they had.", name=area.name), "success")
         return redirect(url_for("checklist.list_areas"), code=303)
     return _area_page(form, area, status=422 if form.errors else 200)

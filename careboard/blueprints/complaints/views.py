@@ -11,12 +11,12 @@ from careboard import dates, policy
 from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.complaints import bp
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
-from careboard.blueprints.transaction import attempt
+from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import Card, Category, Channel, Complaint, ComplaintStatus, Department, Notification
-from careboard.services import DomainError, board, complaints
+from careboard.services import board, complaints
 from careboard.services.customers import FieldError
 
 
@@ -50,21 +50,17 @@ def index():
 def new_complaint():
     form = IntakeForm()
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             customer = complaints.resolve_customer(db.session, form.lookup.data, form.name.data)
             complaint = complaints.log_complaint(
                 db.session, actor=current_user, channel=form.channel.data, category=form.category.data,
                 department=form.department.data, description=form.description.data, severity=form.severity.data,
                 customer_id=customer.id if customer else None,
                 received_at=local_to_utc(form.received_at.data, store().zone) or utcnow(), s=store())
-        except FieldError as error:
-            db.session.rollback()
-            form.lookup.errors.append(str(error))
-        except DomainError as error:
-            db.session.rollback()
-            form.description.errors.append(str(error))
+        if outcome.refused:
+            field = form.lookup if isinstance(outcome.refusal.error, FieldError) else form.description
+            field.errors.append(outcome.refusal.text)
         else:
-            db.session.commit()
             flash(_("Complaint #%(id)d logged; it is on the board now.", id=complaint.id), "success")
             return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
     return render_template("complaints/new.html", form=form), 422 if form.errors else 200

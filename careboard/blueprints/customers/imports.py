@@ -18,10 +18,11 @@ from wtforms.validators import ValidationError
 
 from careboard import policy
 from careboard.blueprints.customers import bp
+from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.models import ImportJob, JobPhase, JobStatus
-from careboard.services import customer_import, import_jobs
+from careboard.services import DomainError, customer_import, import_jobs
 from careboard.templating import render
 
 EXTENSIONS = ("csv", "xlsx")
@@ -111,11 +112,12 @@ def show_import(token: str):
 def import_confirm(token: str):
     job = load_job_or_404(token)
     form = ConfirmForm()
-    if not form.validate_on_submit() or not import_jobs.confirm(db.session, job, now=utcnow()):
-        db.session.rollback()
-        flash(_("This import is not waiting any more: it was confirmed already or it expired. "
-                "Upload the file again."), "error")
+    with change() as outcome:
+        if not form.validate_on_submit() or not import_jobs.confirm(db.session, job, now=utcnow()):
+            raise DomainError(_("This import is not waiting any more: it was confirmed already or it expired. "
+                                "Upload the file again."))
+    if outcome.refused:
+        flash(outcome.refusal.text, "error")
         return redirect(url_for("customers.import_upload"), code=303)
-    db.session.commit()
     run_queued_jobs()
     return redirect(url_for("customers.show_import", token=token), code=303)

@@ -14,12 +14,12 @@ from sqlalchemy.orm import selectinload
 from careboard import policy
 from careboard.blueprints.customers import bp
 from careboard.blueprints.customers.forms import NOBODY, CustomerForm, SaleForm, SearchForm, VehicleForm, VisitForm
+from careboard.blueprints.transaction import Refusal, change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import CallbackResult, Customer, Role, User, Vehicle
 from careboard.services import customers
-from careboard.services.customers import FieldError
 from careboard.templating import render
 from careboard.urls import page_arg
 
@@ -62,13 +62,16 @@ def person_or_none(user_id: int) -> User | None:
     return db.session.get(User, user_id) if user_id and user_id != NOBODY else None
 
 
-def put_on_field(form, error: FieldError) -> None:
-    """A service's FieldError shown under the field it names (at the top when the form has none)."""
-    field = getattr(form, error.field, None)
+def put_on_field(form, refusal: Refusal, default: str | None = None) -> None:
+    """A refused change shown under the field its FieldError names, else under `default` (at the top of the
+    form when there is neither)."""
+    field = getattr(form, getattr(refusal.error, "field", None) or "", None)
+    if field is None and default is not None:
+        field = getattr(form, default)
     if field is None:
-        form.form_errors.append(str(error))
+        form.form_errors.append(refusal.text)
     else:
-        field.errors.append(str(error))
+        field.errors.append(refusal.text)
 
 
 def today():
@@ -125,13 +128,11 @@ def new_customer():
     require_editor()
     form = customer_form(None)
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             customer = customers.create_customer(db.session, **customer_args(form))
-        except FieldError as error:
-            db.session.rollback()
-            put_on_field(form, error)
+        if outcome.refused:
+            put_on_field(form, outcome.refusal)
         else:
-            db.session.commit()
             flash(_("Customer %(name)s created. Add the vehicle next.", name=customer.name), "success")
             return redirect(url_for("customers.show_customer", customer_id=customer.id), code=303)
     return render_template("customers/customer_form.html", form=form, customer=None), 422 if form.errors else 200
@@ -144,13 +145,11 @@ def edit_customer(customer_id: int):
     customer = load_customer_or_404(customer_id)
     form = customer_form(customer)
     if form.validate_on_submit():
-        try:
+        with change() as outcome:
             customers.update_customer(db.session, customer, **customer_args(form))
-        except FieldError as error:
-            db.session.rollback()
-            put_on_field(form, error)
+        if outcome.refused:
+            put_on_field(form, outcome.refusal)
         else:
-            db.session.commit()
             flash(_("Customer %(name)s saved.", name=customer.name), "success")
             return redirect(url_for("customers.show_customer", customer_id=customer.id), code=303)
     return render_template("customers/customer_form.html", form=form, customer=customer), \
@@ -199,14 +198,12 @@ def vehicle_page(customer: Customer, vehicle: Vehicle | None):
     form = VehicleForm(data=data)
     if form.validate_on_submit():
         dates = {name: getattr(form, name).data for name in customers.VEHICLE_DATES}
-        try:
+        with change() as outcome:
             vehicle = customers.save_vehicle(db.session, customer, vehicle, vin=form.vin.data, plate=form.plate.data,
                                              model=form.model.data, **dates)
-        except FieldError as error:
-            db.session.rollback()
-            put_on_field(form, error)
+        if outcome.refused:
+            put_on_field(form, outcome.refusal)
         else:
-            db.session.commit()
             flash(_("Vehicle %(vehicle)s saved.", vehicle=customers.format_plate(vehicle.plate) or vehicle.vin),
                   "success")
             return redirect(url_for("customers.show_customer", customer_id=customer.id), code=303)
@@ -242,13 +239,11 @@ def record_visit(customer_id: int):
     if not form.validate_on_submit():
         return detail_response(customer, status=422, visit_form=form)
     vehicle = load_vehicle_or_404(customer, form.vehicle.data)
-    try:
+    with change() as outcome:
         customers.record_visit(db.session, vehicle, form.visited_on.data, work_order=form.work_order.data,
                                description=form.description.data)
-    except customers.FieldError as error:
-        db.session.rollback()
-        getattr(form, error.field, form.work_order).errors.append(str(error))
+    if outcome.refused:
+        put_on_field(form, outcome.refusal, default="work_order")
         return detail_response(load_customer_or_404(customer_id), status=422, visit_form=form)
-    db.session.commit()
     flash(_("Service visit of %(date)s recorded.", date=form.visited_on.data.isoformat()), "success")
     return redirect(url_for("customers.show_customer", customer_id=customer.id), code=303)

@@ -17,14 +17,13 @@ from wtforms.validators import DataRequired, Length
 
 from careboard import policy
 from careboard.blueprints.review import bp
+from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models.reports import MONTHLY, WEEKLY, Report
-from careboard.services import DomainError, reports
+from careboard.services import reports, workbooks
 from careboard.templating import render
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class GenerateForm(FlaskForm):
@@ -53,7 +52,8 @@ def download_report(report_id: int):
     report = db.session.scalar(select(Report).options(undefer(Report.xlsx)).where(Report.id == report_id))
     if report is None:
         abort(404)
-    return send_file(io.BytesIO(report.xlsx), mimetype=XLSX, as_attachment=True, download_name=report.filename)
+    return send_file(io.BytesIO(report.xlsx), mimetype=workbooks.MIMETYPE, as_attachment=True,
+                     download_name=report.filename)
 
 
 @bp.post("/reports/generate")
@@ -62,13 +62,11 @@ def generate_report():
     form = GenerateForm()
     if not form.validate_on_submit():
         return archive_page(form, 422)
-    try:
+    with change() as outcome:
         report = reports.generate(db.session, form.kind.data, form.period.data.strip(), s=store(), now=utcnow(),
                                   actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.period.errors = [*form.period.errors, str(error)]
+    if outcome.refused:
+        form.period.errors = [*form.period.errors, outcome.refusal.text]
         return archive_page(form, 422)
-    db.session.commit()
     flash(_("The report of %(period)s is made.", period=report.period), "success")
     return redirect(url_for("review.archive"), code=303)

@@ -11,6 +11,7 @@ from careboard import policy
 from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.review import bp
 from careboard.blueprints.review.forms import ActionForm
+from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
@@ -65,16 +66,11 @@ def create_action():
         flash("; ".join(e for es in form.errors.values() for e in es), "error")
         return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
     owner = db.session.get(User, form.owner.data) if form.owner.data else None
-    try:
+    with change() as outcome:
         review.create_action(db.session, actor=current_user, week=week, title=form.title.data, owner=owner,
                              due_at=local_to_utc(form.due_at.data, store().zone), details=form.details.data or "")
-    except board.Forbidden:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if outcome.refused:
+        flash(outcome.refusal.text, "error")
         return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
-    db.session.commit()
     flash(_("Improvement card made; it is on the board and on next week's review."), "success")
     return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)

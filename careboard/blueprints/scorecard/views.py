@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_babel import gettext as _
@@ -14,12 +13,13 @@ from sqlalchemy import select
 
 from careboard import policy
 from careboard.blueprints.scorecard import bp
-from careboard.blueprints.scorecard.forms import EmptyForm, FinalizeForm, ReopenForm, TemplateForm
+from careboard.blueprints.scorecard.forms import FinalizeForm, ReopenForm, TemplateForm, entered_metrics, entries_form
+from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import Card, Role, User
-from careboard.services import DomainError, board, kpi, kpi_engine, workbooks
+from careboard.services import DomainError, board, kpi, kpi_engine, reports, workbooks
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.templating import render
 
@@ -81,13 +81,11 @@ def finalize_month(month: str):
     form = FinalizeForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with change() as outcome:
         n = kpi.finalize(db.session, actor=current_user, month=month, s=store(), note=form.note.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if outcome.refused:
+        flash(outcome.refusal.text, "error")
         return redirect(url_for("scorecard.index", month=month), code=303)
-    db.session.commit()
     flash(_("%(month)s finalized: %(n)d scorecards frozen.", month=month, n=n), "success")
     return redirect(url_for("scorecard.index", month=month), code=303)
 
@@ -100,13 +98,11 @@ def reopen_month(month: str):
     if not form.validate_on_submit():
         flash(_("Say why the month is reopened; it is kept in the record."), "error")
         return redirect(url_for("scorecard.index", month=month), code=303)
-    try:
+    with change() as outcome:
         kpi.reopen(db.session, actor=current_user, month=month, reason=form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    if outcome.refused:
+        flash(outcome.refusal.text, "error")
         return redirect(url_for("scorecard.index", month=month), code=303)
-    db.session.commit()
     flash(_("%(month)s reopened; figures can be changed until it is finalized again.", month=month), "success")
     return redirect(url_for("scorecard.index", month=month), code=303)
 
@@ -115,33 +111,8 @@ def reopen_month(month: str):
 @policy.supervisor
 def export_month(month: str):
     month = month_or_404(month)
-    cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
-    book = workbooks.Book()                                    # names and metric names stay text
-    summary = book.sheet(_("Ranking"), [_("Rank"), _("Name"), _("Account"), _("Role"), _("Total"), _("Complete"),
-                                        _("Coefficients"), _("Finalized")])
-    for rank, card in kpi.ranked(cards):
-        coefficients = "; ".join(f"{c['name']} ×{c['factor']}" for c in card.computation["coefficients"]
-                                 if c["factor"] is not None)
-        summary.append([rank, card.person.display_name, card.person.username, Role(card.person.role).label,
-                        card.total, _("yes") if card.computation["complete"] else _("no"), coefficients,
-                        _("yes") if card.finalized else _("no")])
-    by_role: dict[str, list[kpi.Scorecard]] = {}
-    for card in cards:
-        by_role.setdefault(card.person.role, []).append(card)
-    for role, members in by_role.items():
-        metrics = members[0].computation["metrics"]
-        header = [_("Name"), _("Account")]
-        for m in metrics:
-            header += [f"{m['name']} ({_('value')})", f"{m['name']} ({_('score')})"]
-        sheet = book.sheet(Role(role).label, header + [_("Total")])
-        for card in members:
-            row = [card.person.display_name, card.person.username]
-            for m in card.computation["metrics"]:
-                raw = m["raw"]
-                row += [json.dumps(raw, ensure_ascii=False) if isinstance(raw, (dict, list)) else raw,
-                        m["score_rounded"]]
-            sheet.append(row + [card.total])
-    return send_file(io.BytesIO(book.save()), mimetype=workbooks.MIMETYPE, as_attachment=True,
+    xlsx = reports.scorecard_workbook(db.session, month, s=store())
+    return send_file(io.BytesIO(xlsx), mimetype=workbooks.MIMETYPE, as_attachment=True,
                      download_name=f"scorecard-{month}.xlsx")
 
 
@@ -206,41 +177,6 @@ def measure_cards(username: str, month: str, code: str):
 # ---------------------------------------------------------------- entries
 
 
-def _entry_fields(template: kpi_engine.Template) -> list[kpi_engine.Metric]:
-    return [m for m in template.metrics if m.source == "entered"]
-
-
-def _number(text: str, unit: str):
-    """A figure as typed; rates are typed in percent. Unreadable text goes on to the engine, which says so."""
-    text = (text or "").strip().rstrip("%").strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return text
-    if not value.is_finite() or (value and value.adjusted() >= kpi_engine.MAX_DIGITS):
-        return text                                 # NaN, infinity or huge: the engine refuses it with a message
-    return float(value / 100) if unit == "rate" else float(value)
-
-
-def _read_entries(template: kpi_engine.Template) -> dict[str, object]:
-    values: dict[str, object] = {}
-    form = request.form
-    for m in _entry_fields(template):
-        key = f"m-{m.code}"
-        if m.rule == kpi_engine.WEIGHTED_RATES:
-            parts = {p.code: _number(form.get(f"{key}-{p.code}", ""), "rate") for p in m.spec.parts}
-            values[m.code] = {k: v for k, v in parts.items() if v is not None} or None
-        elif m.rule == kpi_engine.JUDGED:
-            band = form.get(f"{key}-band", "")
-            value = _number(form.get(f"{key}-value", ""), "number")
-            values[m.code] = {"band": band, **({} if value is None else {"value": value})} if band else None
-        else:
-            values[m.code] = _number(form.get(key, ""), m.unit)
-    return values
-
-
 @bp.route("/entries/<month>/<username>", methods=["GET", "POST"])
 @policy.supervisor
 def enter_figures(month: str, username: str):
@@ -251,32 +187,26 @@ def enter_figures(month: str, username: str):
     template = kpi.template_for(db.session, person.role)
     if template is None:
         abort(404)
-    form = EmptyForm()
-    error = None
+    form = entries_form(template)
+    error, status = None, 200
     current = kpi.entries_of(db.session, [person.id], month)[person.id]
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        values = _read_entries(template)
-        try:
+        values = form.values()
+        with change() as outcome:
             kpi.save_entries(db.session, actor=current_user, person=person, month=month, values=values)
-        except board.Forbidden:
-            db.session.rollback()
-            abort(403)
-        except DomainError as problem:
-            db.session.rollback()
-            error = str(problem)
+        if outcome.refused:
+            error, status = outcome.refusal.text, outcome.refusal.status
             current = {**current, **{k: v for k, v in values.items() if v is not None}}
         else:
-            db.session.commit()
             flash(_("Figures of %(name)s for %(month)s saved.", name=person.display_name, month=month), "success")
             return redirect(url_for("scorecard.show_person", username=person.username, month=month), code=303)
     response = render("scorecard/entries.html", person=person, month=month, kpi_template=template,
-                      fields=_entry_fields(template), current=current, form=form, error=error,
+                      fields=entered_metrics(template), current=current, form=form, error=error,
                       finalized=kpi.is_finalized(db.session, month), WEIGHTED=kpi_engine.WEIGHTED_RATES,
                       JUDGED=kpi_engine.JUDGED, Role=Role)
-    if error:
-        response.status_code = 422
+    response.status_code = status
     return response
 
 
@@ -307,24 +237,24 @@ def edit_template(role: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        try:
-            definition = _json_field(form.definition.data, _("The template"))
-            if request.form.get("action") == "save":
-                kpi.save_template(db.session, actor=current_user, role=role, data=definition,
-                                  seen_version=form.version.data)
-                db.session.commit()
+        if request.form.get("action") == "save":
+            with change() as outcome:
+                kpi.save_template(db.session, actor=current_user, role=role, seen_version=form.version.data,
+                                  data=_json_field(form.definition.data, _("The template")))
+            if not outcome.refused:
                 flash(_("The template of %(role)s is saved; open months are scored with it.",
                         role=Role(role).label), "success")
                 return redirect(url_for("scorecard.edit_template", role=role), code=303)
-            inputs = _json_field(form.inputs.data or "{}", _("The figures"))
-            result = kpi_engine.compute(kpi_engine.validate_template(definition), inputs).as_dict()
-        except board.Conflict:
-            db.session.rollback()
-            error, status = _("Someone else saved this template in the meantime; nothing was saved. Reload to "
-                              "see theirs."), 409
-        except DomainError as problem:
-            db.session.rollback()
-            error, status = str(problem), 422
+            status = outcome.refusal.status
+            error = _("Someone else saved this template in the meantime; nothing was saved. Reload to "
+                      "see theirs.") if outcome.refusal.conflict else outcome.refusal.text
+        else:
+            try:                                      # the what-if only reads: nothing to commit or roll back
+                definition = _json_field(form.definition.data, _("The template"))
+                inputs = _json_field(form.inputs.data or "{}", _("The figures"))
+                result = kpi_engine.compute(kpi_engine.validate_template(definition), inputs).as_dict()
+            except DomainError as problem:
+                error, status = str(problem), 422
     response = render("scorecard/template_form.html", role=Role(role), form=form, result=result, error=error,
                       saved=row is not None)
     response.status_code = status
