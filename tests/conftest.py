@@ -179,3 +179,19 @@ def statements(app):
     event.listen(db.engine, "after_cursor_execute", count)
     yield counter
     event.remove(db.engine, "after_cursor_execute", count)
+
+
+@pytest.fixture
+def english(app):
+    """Messages in English (the msgids), whatever the translations say; `usefixtures("english")`."""
+    from flask_babel import force_locale
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """An empty folder for the files a test writes (imports, exports)."""
+    path = tmp_path / "files"
+    path.mkdir()
+    return path

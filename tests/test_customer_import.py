@@ -10,7 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from careboard.extensions import db
@@ -18,6 +17,8 @@ from careboard.models import Customer, ImportJob, Sale, ServiceVisit, Vehicle
 from careboard.services import customer_import
 from careboard.services.customer_import import ImportRefused, apply_import, parse_date, plan_import
 from careboard.services.customers import create_customer, save_vehicle
+
+pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 
 ZH = ["客户姓名", "手机号", "生日", "车牌号", "车架号", "车型", "交车日期", "质保到期日", "保险到期日", "年检到期日",
       "首保到期日", "进站日期", "工单号", "维修项目"]
@@ -70,20 +71,6 @@ def counts(session) -> dict[str, int]:
 
 
 NOTHING = {"Customer": 0, "Vehicle": 0, "Sale": 0, "ServiceVisit": 0}
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages in English (the msgids), whatever the translations say later."""
-    with force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    path = tmp_path / "files"
-    path.mkdir()
-    return path
 
 
 def refused(session, path) -> customer_import.ImportReport:

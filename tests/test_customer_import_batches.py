@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from careboard.extensions import db
@@ -17,6 +16,8 @@ from careboard.services import customer_import
 from careboard.services import customers as svc
 from careboard.services.customer_import import apply_import, plan_import
 from careboard.services.customers import FieldError
+
+pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 
 HEADER = ["客户姓名", "手机号", "生日", "车牌号", "车架号", "车型", "交车日期", "质保到期日", "保险到期日",
           "年检到期日", "首保到期日", "进站日期", "工单号", "维修项目"]
@@ -97,19 +98,6 @@ def contents(session) -> dict[str, list]:
         "visits": sorted((people[s.customer_id], cars[s.vehicle_id], s.visited_on, s.work_order or "", s.description)
                          for s in session.scalars(select(ServiceVisit))),
     }
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    path = tmp_path / "files"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    with force_locale("en"):
-        yield
 
 
 def existing(session) -> None:

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from careboard.dbtypes import utcnow
@@ -21,11 +20,7 @@ from careboard.extensions import db
 from careboard.models import Customer, ImportJob, JobPhase, JobStatus
 from careboard.services import customer_import, import_jobs
 
-
-@pytest.fixture(autouse=True)
-def english(app):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 
 
 @pytest.fixture

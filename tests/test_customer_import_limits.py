@@ -12,26 +12,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from careboard.models import Customer
 from careboard.services.customer_import import ImportRefused, apply_import, plan_import
 
+pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
+
 MiB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    with force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    path = tmp_path / "files"
-    path.mkdir()
-    return path
 
 
 def vin(n: int) -> str:

@@ -176,30 +176,48 @@ def _find_parts(path: Path) -> tuple[str, str | None]:
 
 
 class _Scan:
-    """Expat handlers that count as the XML streams past; `refuse` raises Unreadable."""
+    """Expat handlers that count as the XML streams past; `refuse` raises Unreadable. The characters inside
+    each `text_element` (a cell, a shared string) are counted against the cell length limit."""
+
+    text_element = ""
 
     def __init__(self, limits: ImportLimits):
         self.limits = limits
         self.parser = None
         self.at = 0                 # the byte where the last event happened
+        self.chars: int | None = None       # characters of the current text element; None between them
+
+    def line(self) -> int | None:
+        """The line an error names (None: not tied to a line)."""
+        return None
 
     def start(self, name: str, attrs: dict) -> None:
         self.at = self.parser.CurrentByteIndex
 
     def end(self, name: str) -> None:
         self.at = self.parser.CurrentByteIndex
+        if name.rpartition(":")[2] == self.text_element:
+            self.chars = None
 
     def text(self, data: str) -> None:
         self.at = self.parser.CurrentByteIndex
+        if self.chars is not None:
+            self.chars += len(data)
+            if self.chars > self.limits.max_cell_chars:
+                raise cell_too_long(self.limits, self.line())
 
 
 class _SheetScan(_Scan):
+    text_element = "c"
+
     def __init__(self, limits: ImportLimits):
         super().__init__(limits)
         self.row = 0
         self.column = 0
         self.last_row = 0
-        self.chars: int | None = None       # characters of the current cell; None between cells
+
+    def line(self) -> int | None:
+        return self.row
 
     def start(self, name: str, attrs: dict) -> None:
         self.at = self.parser.CurrentByteIndex
@@ -223,26 +241,15 @@ class _SheetScan(_Scan):
                 raise too_many_columns(self.limits, self.row)
             self.chars = 0
 
-    def end(self, name: str) -> None:
-        self.at = self.parser.CurrentByteIndex
-        if name.rpartition(":")[2] == "c":
-            self.chars = None
-
-    def text(self, data: str) -> None:
-        self.at = self.parser.CurrentByteIndex
-        if self.chars is not None:
-            self.chars += len(data)
-            if self.chars > self.limits.max_cell_chars:
-                raise cell_too_long(self.limits, self.row)
-
 
 class _StringsScan(_Scan):
+    text_element = "si"
+
     def __init__(self, limits: ImportLimits):
         super().__init__(limits)
         # A valid export uses at most the 14 known columns of each row, so it has at most that many texts.
         self.max_strings = (limits.max_rows + 1) * 14
         self.strings = 0
-        self.chars: int | None = None
 
     def start(self, name: str, attrs: dict) -> None:
         self.at = self.parser.CurrentByteIndex
@@ -251,18 +258,6 @@ class _StringsScan(_Scan):
             if self.strings > self.max_strings:
                 raise too_many_rows(self.limits, None)
             self.chars = 0
-
-    def end(self, name: str) -> None:
-        self.at = self.parser.CurrentByteIndex
-        if name.rpartition(":")[2] == "si":
-            self.chars = None
-
-    def text(self, data: str) -> None:
-        self.at = self.parser.CurrentByteIndex
-        if self.chars is not None:
-            self.chars += len(data)
-            if self.chars > self.limits.max_cell_chars:
-                raise cell_too_long(self.limits, None)
 
 
 def _int(text: str) -> int:

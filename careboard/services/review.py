@@ -3,7 +3,6 @@ scores, gathered from the same service functions the scorecard uses. Weeks are I
 in the store's time zone."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -17,15 +16,12 @@ from careboard.models.checklist import ChecklistRun
 from careboard.services import DomainError, checklist, complaints, kpi
 from careboard.services.settings import StoreSettings
 
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
 # ---------------------------------------------------------------- weeks
 
 
 def parse_week(text: str) -> date:
     """The Monday of an ISO week written 2026-W47."""
-    match = WEEK.match(text or "")
+    match = dates.WEEK.match(text or "")
     if not match:
         raise DomainError(_("A week is written YYYY-Www, e.g. 2026-W47."))
     try:
