@@ -85,8 +85,15 @@ def can_edit_scripts(user: User) -> bool:
     return user.is_authenticated and user.level >= Level.DIRECTOR
 
 
+WORKFLOW_KINDS = frozenset({"complaint", "rectification"})   # made only by logging a complaint or a failed 5S item
+
+
 def can_create_kind(user: User, kind: str) -> bool:
-    """Staff create task cards; the other kinds come from rules or from supervisors."""
+    """Staff create task cards; the other kinds come from rules or from supervisors. Nobody creates a
+    complaint or rectification card by hand: such a card would have no complaint or 5S check behind it, so
+    no workflow, no SLA and no place in the closure rate (complaint intake and the checklist make them)."""
+    if kind in WORKFLOW_KINDS:
+        return False
     return user.is_authenticated and (kind == "task" or user.level >= Level.SUPERVISOR)
 
 

@@ -273,6 +273,19 @@ def test_staff_creates_a_task_but_not_a_complaint(client, auth, people, session)
     assert session.scalar(select(Card).where(Card.title == "假投诉")) is None
 
 
+@pytest.mark.parametrize("level", ["supervisor", "director", "admin"])
+@pytest.mark.parametrize("kind", ["complaint", "rectification"])
+def test_nobody_creates_a_workflow_card_by_hand(client, auth, people, session, level, kind):
+    """Complaint and rectification cards come only from complaint intake and the 5S check (issue 15, #16)."""
+    auth.login(level)
+    page = client.get("/board/cards/new").get_data(as_text=True)
+    assert f'value="{kind}"' not in page
+    refused = client.post("/board/cards/new", data={"title": "手工卡片", "kind": kind, "role": "cs_supervisor",
+                                                    "assignee": people[level].id, "priority": 2})
+    assert refused.status_code in (403, 422)
+    assert session.scalar(select(Card).where(Card.title == "手工卡片")) is None
+
+
 def test_comment_and_edit_are_in_the_history(client, auth, cards, session):
     auth.login("sales1")
     mine = cards["mine"]
