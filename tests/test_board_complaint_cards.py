@@ -133,9 +133,11 @@ def test_the_drawer_links_to_the_complaint_instead_of_move_buttons(client, auth,
     assert f"/board/cards/{complaint.card_id}/reassign" in html          # supervisors may still hand it over
 
 
-def test_a_supervisors_own_complaint_kind_card_without_a_complaint_moves_freely(session, people):
+def test_a_complaint_kind_card_without_a_complaint_moves_freely(session, people):
+    """Nobody creates such a card any more (policy.can_create_kind), but older data and the demo have some:
+    with no complaint behind it there is no workflow to wait for."""
     boss = people["supervisor"]
-    card = board.create_card(session, actor=boss, kind="complaint", title="记一下", role=Role.CS_SUPERVISOR,
+    card = board.create_card(session, actor=None, kind="complaint", title="记一下", role=Role.CS_SUPERVISOR,
                              assignee=boss)
     session.commit()
     board.complete_card(session, card, actor=boss, seen_version=card.version, note="ok")
