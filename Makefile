@@ -57,10 +57,12 @@ demo: db
 test: test-deps assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (rules in pyproject.toml), then pip-audit of every installed package against the PyPI advisory
-# database; a known vulnerability fails. A package the advisory service cannot look up is listed, not failed.
+# ruff (rules in pyproject.toml), import-linter (the layers of docs/architecture.md, contracts in pyproject.toml),
+# then pip-audit of every installed package against the PyPI advisory database; a known vulnerability fails. A
+# package the advisory service cannot look up is listed, not failed.
 lint: lint-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 # Benchmarks print figures (no pass/fail): see bench/README.md.

@@ -42,6 +42,7 @@ from careboard.config import TestConfig
 from careboard.extensions import db
 from careboard.models import Customer, Sale, ServiceVisit, Vehicle
 from careboard.services import customer_import
+from careboard.services.errors import ImportRefused
 
 TARGET_SECONDS = 30.0
 HEADERS = ("客户姓名", "手机号", "生日", "车牌号", "车架号", "车型", "交车日期", "质保到期日", "保险到期日",
@@ -154,7 +155,7 @@ def dry_run(path: Path):
 def real_import(path: Path):
     try:
         report = customer_import.apply_import(db.session, path)
-    except customer_import.ImportRefused as refused:
+    except ImportRefused as refused:
         db.session.rollback()
         return refused.report
     db.session.commit()

@@ -29,7 +29,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, insert, select
 
 from bench.run import Profiler, StatementCounter, database
-from careboard import create_app
+from careboard import create_app, dates
 from careboard.config import TestConfig
 from careboard.extensions import db
 from careboard.models import Card, ChecklistArea, ChecklistRun, Complaint, KpiEntry, Level, Role, User
@@ -38,7 +38,7 @@ from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 
 MONTH = "2026-11"
 NOW = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)        # 08:30 in Shanghai: November is still open
-MONTHS = kpi.previous_months(MONTH, 12)                          # 2025-12 … 2026-11
+MONTHS = dates.previous_months(MONTH, 12)                          # 2025-12 … 2026-11
 CHUNK = 5_000
 TARGETS = {"live": 2.0, "trend": 0.3}                            # seconds
 ROLE_SHARES = ((Role.CARE_DIRECTOR, 0.01), (Role.CS_SUPERVISOR, 0.04), (Role.SALES_CARE, 0.50),
@@ -78,7 +78,7 @@ class Rows:
 
 
 def month_start(month: str) -> datetime:
-    year, number = kpi.parse_month(month)
+    year, number = dates.require_month(month)
     return datetime(year, number, 1, tzinfo=UTC) - timedelta(hours=8)       # midnight in Shanghai
 
 
@@ -111,7 +111,7 @@ def care_cards(rows: Rows, rng: random.Random, people: list[dict]) -> int:
     retries = 0
     for person in people:
         for month in MONTHS:
-            start, days = month_start(month), kpi.month_days(month)[1].day
+            start, days = month_start(month), dates.month_days(month)[1].day
             for _n in range(rng.randint(*CARDS_PER_MONTH)):
                 due = start + timedelta(days=rng.randrange(days), hours=rng.randint(9, 20))
                 completed = done_at(rng, due)
@@ -142,7 +142,7 @@ def care_cards(rows: Rows, rng: random.Random, people: list[dict]) -> int:
 def complaint_rows(rows: Rows, rng: random.Random, supervisors: list[int]) -> list[dict]:
     complaints = []
     for month in MONTHS:
-        start, days = month_start(month), kpi.month_days(month)[1].day
+        start, days = month_start(month), dates.month_days(month)[1].day
         for _n in range(COMPLAINTS_PER_MONTH):
             received = start + timedelta(days=rng.randrange(days), minutes=rng.randint(60, 14 * 60))
             if received > NOW:
@@ -174,7 +174,7 @@ def checklist_rows(rows: Rows, rng: random.Random, inspectors: list[int]) -> tup
               "responsible_id": None, "inspector_role": Role.SALES_CARE.value, "inspector_id": inspectors[a],
               "active": True, "updated_at": stamp, "version": 1} for a in range(AREAS)]
     runs = []
-    first, last = kpi.month_days(MONTHS[0])[0], NOW.date()
+    first, last = dates.month_days(MONTHS[0])[0], NOW.date()
     for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
         morning = datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC)      # 09:30 in Shanghai

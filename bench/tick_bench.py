@@ -1,7 +1,7 @@
 """Benchmark of the care rules engine: `python -m bench.tick_bench [--customers N] [--database-url URL]`.
 
 Fills a fresh database with customers, vehicles, deliveries and service visits over three years (bulk
-inserts), then times `care_rules.tick`: the first run (nothing handled yet), an unchanged rerun the same
+inserts), then times `tick_service.tick`: the first run (nothing handled yet), an unchanged rerun the same
 day, and the next day's run (one new day to look at). Targets: first run < 10 s, unchanged rerun < 1 s.
 Prints figures; the exit code is 0 unless the engine fails.
 """
@@ -20,7 +20,7 @@ from careboard import create_app
 from careboard.config import TestConfig
 from careboard.extensions import db
 from careboard.models import Card, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
-from careboard.services import care_rules
+from careboard.services import tick as tick_service
 
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 TODAY = date(2026, 11, 25)
@@ -81,7 +81,7 @@ def generate(customers: int, vehicles: int, seed: int = 7) -> dict[str, int]:
 
 def timed(label: str, now: datetime) -> tuple[float, int]:
     started = time.perf_counter()
-    report = care_rules.tick(db.session, now=now)
+    report = tick_service.tick(db.session, now=now)
     db.session.commit()
     elapsed = time.perf_counter() - started
     print(f"  {label:<38} {elapsed * 1000:9.0f} ms   {len(report.created):6d} cards created")

@@ -6,10 +6,15 @@ import os
 from flask import Flask
 from sqlalchemy import event
 
-from careboard.config import Config, ProductionConfig, check_production, database_uri, load_environment
-from careboard.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-__version__ = "0.1.0"
+from careboard import auth_session, cli, errors, i18n, policy, runner, security, templating
+from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
+from careboard.config import VERSION, Config, ProductionConfig, check_production, database_uri, load_environment
+from careboard.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from careboard.urls import IdConverter, refuse_nul_bytes
+
+__version__ = VERSION
 
 
 def create_app(config: type = None) -> Flask:
@@ -28,12 +33,10 @@ def create_app(config: type = None) -> Flask:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["CAREBOARD_TIMEZONE"])
 
     if app.config.get("PROXY_FIX_X_FOR"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    from careboard import i18n
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     for ext in (login, csrf, htmx, limiter):
         ext.init_app(app)
@@ -41,25 +44,20 @@ def create_app(config: type = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    from careboard import auth_session, errors, security, templating
     security.init_app(app)
     auth_session.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
 
-    from careboard.urls import IdConverter, refuse_nul_bytes
     app.url_map.converters["int"] = IdConverter               # ids beyond 2**31 - 1: 404, not an overflow
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)   # before every other hook
-    from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
     for bp in (auth.bp, main.bp, board.bp, customers.bp, complaints.bp, checklist.bp, scorecard.bp,
                review.bp, admin.bp):
         app.register_blueprint(bp)
 
-    from careboard import cli, policy
-    from careboard.services import care_rules
     cli.init_app(app)
     if app.config["CAREBOARD_AUTO_TICK_SECONDS"]:
-        app.before_request(lambda: care_rules.maybe_tick(app))
+        app.before_request(lambda: runner.maybe_tick(app))
     policy.check_every_view_has_a_policy(app)
     return app
 

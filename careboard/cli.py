@@ -7,8 +7,14 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from careboard import runner
 from careboard.extensions import db
-from careboard.services import DomainError
+from careboard.models import Level, Role
+from careboard.services import (accounts, backup, checklist, customer_import, demo, import_jobs, kpi, kpi_engine,
+                                photos)
+from careboard.services import settings as settings_service
+from careboard.services import tick as tick_service
+from careboard.services.errors import DomainError, InputError, TemplateError
 
 
 def init_app(app: Flask) -> None:
@@ -16,7 +22,6 @@ def init_app(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Add demo data even to a database with real accounts.")
     def demo_command(force: bool) -> None:
         """Create the demo store and accounts (password careboard-demo). Safe to run again."""
-        from careboard.services import demo
         try:
             created = demo.load_demo(db.session, force=force)
         except DomainError as error:
@@ -34,16 +39,15 @@ def init_app(app: Flask) -> None:
                   help="Pretend it is this time (e.g. 2026-11-25T08:00+08:00).")
     def tick_command(now_text: str | None) -> None:
         """Run the care rules: create the callback, reminder and inspection cards that are due. Idempotent."""
-        from careboard.services import care_rules
         try:
-            now = care_rules.parse_now(now_text)
+            now = runner.parse_now(now_text, settings_service.load(db.session))
         except ValueError as error:                  # not an ISO time, or outside 1900–2100 (DateOutOfRange)
             raise click.BadParameter(str(error), param_hint="--now") from None
-        if not care_rules.claim_tick(db.session, now=now):
+        if not tick_service.claim_tick(db.session, now=now):
             db.session.rollback()
             click.echo("another tick is running; nothing done")
             return
-        report = care_rules.tick(db.session, now=now)
+        report = tick_service.tick(db.session, now=now)
         db.session.commit()
         for line in report.lines():
             click.echo(line)
@@ -53,7 +57,6 @@ def init_app(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
     def import_command(path: str, dry_run: bool) -> None:
         """Import customers, vehicles, sales and visits from a DMS export (CSV or XLSX). All or nothing."""
-        from careboard.services import customer_import
         ok = customer_import.cli_import(db.session, path, dry_run=dry_run, echo=click.echo)
         if not ok:
             db.session.rollback()
@@ -67,7 +70,6 @@ def init_app(app: Flask) -> None:
     def import_jobs_command() -> None:
         """Run the uploaded imports that are waiting (after a restart) and fail those whose worker stopped.
         Safe to run from cron next to `flask tick`."""
-        from careboard.services import import_jobs
         ran = import_jobs.run_pending(lambda: db.session)
         click.echo(f"{ran} import jobs run")
 
@@ -77,8 +79,6 @@ def init_app(app: Flask) -> None:
     @click.password_option()
     def create_admin_command(username: str, display_name: str, password: str) -> None:
         """Create the first administrator of a real store."""
-        from careboard.models import Level, Role
-        from careboard.services import accounts, checklist
         try:
             accounts.create_user(db.session, username=username, display_name=display_name,
                                  role=Role.ANALYST, level=Level.ADMIN, password=password)
@@ -94,7 +94,6 @@ def init_app(app: Flask) -> None:
     def backup_command(dest: Path) -> None:
         """Back up the database (a consistent snapshot, also while the app runs) and the uploaded photos into
         DEST, a new or empty folder, with a manifest.json that `restore` checks."""
-        from careboard.services import backup, photos
         try:
             result = backup.backup(db.engine, photos.upload_folder(), dest,
                                    key=backup.signing_key(app.config["SECRET_KEY"]))
@@ -112,7 +111,6 @@ def init_app(app: Flask) -> None:
         """Replace the database and add the uploaded photos from the backup folder SRC, after checking its
         manifest and signature, schema revision, checksums and row counts (nothing is changed when a check
         fails)."""
-        from careboard.services import backup, photos
         db.session.remove()                                     # no open transaction holds the tables
         revisions = backup.migration_revisions(app.extensions["migrate"].directory)
         try:
@@ -143,7 +141,6 @@ def init_app(app: Flask) -> None:
     def kpi_compute_command(role: str, inputs_path: str, template_path: str | None) -> None:
         """Print the full computation as JSON: each metric's raw value, score and how it came about, the
         total and the coefficients. Writes nothing."""
-        from careboard.services import kpi, kpi_engine
         inputs = _read_json(inputs_path, "--inputs")
         if not isinstance(inputs, dict):
             raise click.ClickException(f"{inputs_path}: the inputs must be a JSON object keyed by metric code.")
@@ -156,7 +153,7 @@ def init_app(app: Flask) -> None:
                                            f"give one with --template.")
         try:
             result = kpi_engine.compute(template, inputs)
-        except (kpi_engine.TemplateError, kpi_engine.InputError) as error:
+        except (TemplateError, InputError) as error:
             raise click.ClickException(str(error)) from None
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from flask import Flask
 
+VERSION = "0.1.0"                  # as in pyproject.toml; /health shows it
+
 DEV_SECRET_KEY = "careboard-development-only-not-secret"
 TEST_SECRET_KEY = "careboard-test-secret"
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from careboard.extensions import db, login
+from careboard.services.settings import StoreSettings
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -102,7 +103,6 @@ def release_connection() -> None:
 def _render_without_database() -> None:
     """The page's frame reads the database for the user's name, menu and badges and for the store's name:
     draw it for an anonymous visitor (the session cookie is kept) with the store as configured."""
-    from careboard.services.settings import StoreSettings
     login._update_request_context_with_user()          # anonymous for the rest of this request only
     if "store" not in g:
         g.store = StoreSettings(store_name=current_app.config["CAREBOARD_STORE_NAME"],

@@ -5,6 +5,7 @@ from flask import current_app, g, has_request_context, session
 from flask_login import current_user
 
 from careboard.extensions import db
+from careboard.services import settings
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -20,7 +21,6 @@ def select_locale() -> str:
 
 def store():
     """The store's settings, read once per request."""
-    from careboard.services import settings
     if "store" not in g:
         g.store = settings.load(db.session)
     return g.store

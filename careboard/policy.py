@@ -13,7 +13,7 @@ from flask import Flask, abort
 from flask_login import current_user
 
 from careboard.extensions import login
-from careboard.models import Level, User
+from careboard.models import Level, Role, User
 
 PUBLIC = "public"
 
@@ -100,7 +100,6 @@ def can_create_kind(user: User, kind: str) -> bool:
 def can_edit_customers(user: User) -> bool:
     """Create and edit customers and vehicles, record deliveries and service visits: supervisors and up,
     and the staff whose work is with the customer; everyone else only searches and reads."""
-    from careboard.models import Role
     editing_roles = {Role.DELIVERY, Role.SALES_CARE, Role.AFTERSALES_CARE, Role.AFTERSALES_SERVICE,
                      Role.PHONE_RECEPTION, Role.INSURANCE_RENEWAL}
     return user.is_authenticated and (user.level >= Level.SUPERVISOR or user.role in editing_roles)

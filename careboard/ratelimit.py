@@ -16,6 +16,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from careboard.extensions import db          # extensions imports this module last, once `db` exists
 from careboard.models.ratelimit import RateLimitCounter
 
 TABLE = RateLimitCounter.__table__
@@ -23,7 +24,6 @@ PRUNE_CHANCE = 0.01          # now and then a hit also deletes windows that ende
 
 
 def _engine():
-    from careboard.extensions import db
     return db.engine           # needs the app context, which every request has
 
 

@@ -12,9 +12,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
+from sqlalchemy import func, select
 
 from careboard import i18n, policy
-from careboard.models import CallbackResult, Column, Level, Priority, Role
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.models import CallbackResult, Column, Level, Notification, Priority, Role
+from careboard.services.board import completion_mode, overdue_count
+from careboard.services.care_rules import rule_label
 
 # (endpoint, label). Shown when the endpoint exists and its policy admits the user.
 NAVIGATION = [
@@ -135,18 +140,10 @@ def board_card(macro, item, text: dict, show_assignee: bool) -> Markup:
     return html
 
 
-def rule_label(source: str) -> str:
-    from careboard.services.care_rules import rule_label as label
-    return label(source)
-
-
 def overdue_badge(oob: bool = False) -> Markup:
     """The header's count of overdue cards (one's own for staff, the department's for supervisors)."""
     if not current_user.is_authenticated or not allowed("board.index"):
         return Markup("")
-    from careboard.dbtypes import utcnow
-    from careboard.extensions import db
-    from careboard.services.board import overdue_count
     count = overdue_count(db.session, current_user, utcnow())
     return Markup(render_template("board/_overdue_badge.html", count=count, oob=oob))
 
@@ -156,10 +153,6 @@ def escalation_badge() -> Markup:
     if not current_user.is_authenticated or not policy.can_close_complaint(current_user) \
             or not allowed("complaints.index"):
         return Markup("")
-    from sqlalchemy import func, select
-
-    from careboard.extensions import db
-    from careboard.models import Notification
     count = db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
     return Markup(render_template("complaints/_badge.html", count=count)) if count else Markup("")
@@ -167,7 +160,8 @@ def escalation_badge() -> Markup:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
-    app.jinja_env.globals.update(allowed=allowed, policy=policy, Level=Level, Role=Role, Column=Column,
+    app.jinja_env.globals.update(allowed=allowed, completion_mode=completion_mode, policy=policy, Level=Level,
+                                 Role=Role, Column=Column,
                                  Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
                                  overdue_badge=overdue_badge, escalation_badge=escalation_badge,
                                  rule_label=rule_label, board_card=board_card)

@@ -8,7 +8,8 @@ import time_machine
 from sqlalchemy import select
 
 from careboard.models import Card, CardEvent, Role, SlaState
-from careboard.services import DomainError, board, settings
+from careboard.services import board, settings
+from careboard.services.errors import Conflict, DomainError, Forbidden
 from tests.factories import make_card, make_user
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)          # 10:00 in Shanghai
@@ -33,9 +34,9 @@ def test_create_appends_to_the_end_of_to_do_and_records_it(session, people):
 
 
 def test_staff_create_only_tasks_and_only_for_themselves(session, people):
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.create_card(session, actor=people["sales1"], kind="complaint", title="x", role="sales_care")
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.create_card(session, actor=people["sales1"], kind="task", title="x", role="sales_care",
                           assignee=people["sales2"])
     card = board.create_card(session, actor=people["sales1"], kind="task", title="mine", role="sales_care",
@@ -64,15 +65,15 @@ def test_move_within_and_across_columns_keeps_positions_gapless(session, people)
 def test_staff_may_not_touch_anothers_card_nor_reassign(session, people):
     theirs = make_card(session, assignee=people["sales2"])
     mine = make_card(session, assignee=people["sales1"])
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.move_card(session, theirs, actor=people["sales1"], to_column="doing", to_assignee=people["sales2"],
                         position=None, seen_version=theirs.version)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.complete_card(session, theirs, actor=people["sales1"], seen_version=theirs.version, note="x")
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.move_card(session, mine, actor=people["sales1"], to_column="todo", to_assignee=people["sales2"],
                         position=None, seen_version=mine.version)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.bulk_reassign(session, actor=people["sales1"], from_user=people["sales2"], to_user=people["sales1"])
     assert theirs.column == "todo" and mine.assignee_id == people["sales1"].id
 
@@ -84,7 +85,7 @@ def test_staff_may_claim_an_unassigned_card_of_their_role_only(session, people):
                     position=None, seen_version=ours.version)
     assert ours.assignee_id == people["sales1"].id
     assert [k for k, *_ in events(session, ours)] == ["created", "reassigned", "moved"]
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         board.move_card(session, other, actor=people["sales1"], to_column="doing", to_assignee=people["sales1"],
                         position=None, seen_version=other.version)
 
@@ -114,11 +115,11 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(session, people):
     board.edit_card(session, card, actor=people["supervisor"], seen_version=seen, title="first writer",
                     details="", due_at=None, priority=2)
     session.flush()
-    with pytest.raises(board.Conflict) as caught:
+    with pytest.raises(Conflict) as caught:
         board.edit_card(session, card, actor=people["sales1"], seen_version=seen, title="second writer",
                         details="", due_at=None, priority=2)
     assert caught.value.card.title == "first writer"
-    with pytest.raises(board.Conflict):
+    with pytest.raises(Conflict):
         board.move_card(session, card, actor=people["supervisor"], to_column="doing", to_assignee=card.assignee,
                         position=0, seen_version=seen)
     assert card.column == "todo"

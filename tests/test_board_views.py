@@ -349,7 +349,7 @@ def test_the_director_edits_the_scripts_and_staff_may_not(client, auth, people, 
     auth.login("director")
     page = client.get("/board/scripts").get_data(as_text=True)
     assert "您的新车使用三天了" in page
-    from careboard.services.care_rules import DEFAULT_SCRIPTS
+    from careboard.services.callbacks import DEFAULT_SCRIPTS
     data = dict(DEFAULT_SCRIPTS.items())
     data["sale_3d"] = "您好，{store}回访：新车用得好吗？"
     assert client.post("/board/scripts", data=data).status_code == 303

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard.models import Card, Complaint
-from careboard.services import board, care_rules, settings
+from careboard.services import board, settings
+from careboard.services import callbacks
 from tests.factories import at, make_card
 
 NOW = at("2026-11-24T10:00")
@@ -16,7 +17,7 @@ HX_DRAWER = {"HX-Request": "true", "HX-Target": "drawer"}
 
 
 def record(session, card, actor, *, reached: bool, satisfaction: int | None = None, comments: str = ""):
-    return care_rules.record_callback(session, card, actor=actor, seen_version=card.version, reached=reached,
+    return callbacks.record_callback(session, card, actor=actor, seen_version=card.version, reached=reached,
                                       satisfaction=satisfaction, comments=comments, problems=None,
                                       settings=settings.load(session), now=NOW)
 
@@ -96,5 +97,5 @@ def test_a_long_title_is_shortened_in_the_retry_and_keeps_the_attempt(session, p
 
 
 def test_retry_title_keeps_short_titles_whole():
-    assert care_rules.retry_title("交车3天回访：王先生", 2) == "交车3天回访：王先生（第2次拨打）"
-    assert care_rules.retry_title("交车3天回访：王先生（第2次拨打）", 3) == "交车3天回访：王先生（第3次拨打）"
+    assert callbacks.retry_title("交车3天回访：王先生", 2) == "交车3天回访：王先生（第2次拨打）"
+    assert callbacks.retry_title("交车3天回访：王先生（第2次拨打）", 3) == "交车3天回访：王先生（第3次拨打）"

@@ -10,13 +10,17 @@ from sqlalchemy import event, func, select
 
 from careboard.extensions import db
 from careboard.models import CallbackResult, Card, Level, Role
-from careboard.services import care_rules, checklist, customers, settings
-from careboard.services.care_rules import add_months, birthday_in
+from careboard.services import checklist, customers, settings
+from careboard.services import tick as tick_service
+from careboard.services import callbacks
+from careboard import runner
+from careboard.dates import add_months, birthday_in
+from careboard.services.errors import CallbackError
 from tests.factories import at, make_customer, make_user, make_vehicle
 
 
 def tick(session, when: str):
-    report = care_rules.tick(session, now=at(when))
+    report = tick_service.tick(session, now=at(when))
     session.commit()
     return report
 
@@ -187,7 +191,7 @@ def test_two_ticks_at_once_create_nothing_twice(app, session, staff):
     def run():
         try:
             with app.app_context():
-                care_rules.tick(db.session, now=at("2026-11-25T08:00"))
+                tick_service.tick(db.session, now=at("2026-11-25T08:00"))
                 db.session.commit()
         except Exception as error:  # noqa: BLE001  (collected and asserted below)
             errors.append(error)
@@ -271,18 +275,18 @@ def test_an_unreached_callback_is_retried_then_fails(session, staff):
     s = settings.load(session)
     card = _callback(session, staff)
     now = at("2026-11-24T10:00")
-    retry = care_rules.record_callback(session, card, actor=staff["sales1"], seen_version=card.version,
+    retry = callbacks.record_callback(session, card, actor=staff["sales1"], seen_version=card.version,
                                        reached=False, satisfaction=None, comments="", problems=None,
                                        settings=s, now=now)
     session.commit()
     assert card.column == "done" and card.callback_result == CallbackResult.NOT_REACHED.value
     assert retry.attempt == 2 and retry.due_at == at("2026-11-25T23:59") and retry.customer_id == card.customer_id
-    third = care_rules.record_callback(session, retry, actor=staff["sales1"], seen_version=retry.version,
+    third = callbacks.record_callback(session, retry, actor=staff["sales1"], seen_version=retry.version,
                                        reached=False, satisfaction=None, comments="关机", problems=None,
                                        settings=s, now=now)
     session.commit()
     assert third.attempt == 3
-    last = care_rules.record_callback(session, third, actor=staff["sales1"], seen_version=third.version,
+    last = callbacks.record_callback(session, third, actor=staff["sales1"], seen_version=third.version,
                                       reached=False, satisfaction=None, comments="", problems=None,
                                       settings=s, now=now)
     session.commit()
@@ -293,7 +297,7 @@ def test_an_unreached_callback_is_retried_then_fails(session, staff):
 @pytest.mark.parametrize("score,flagged", [(5, True), (6, True), (7, False), (10, False)])
 def test_satisfaction_at_or_below_the_threshold_flags_a_complaint(session, staff, score, flagged):
     card = _callback(session, staff)
-    care_rules.record_callback(session, card, actor=staff["sales1"], seen_version=card.version, reached=True,
+    callbacks.record_callback(session, card, actor=staff["sales1"], seen_version=card.version, reached=True,
                                satisfaction=score, comments="", problems="洗车不干净",
                                settings=settings.load(session), now=at("2026-11-24T10:00"))
     session.commit()
@@ -309,8 +313,8 @@ def test_satisfaction_at_or_below_the_threshold_flags_a_complaint(session, staff
 
 def test_reached_needs_a_satisfaction_and_changes_nothing_without(session, staff):
     card = _callback(session, staff)
-    with pytest.raises(care_rules.CallbackError):
-        care_rules.record_callback(session, card, actor=staff["sales1"], seen_version=card.version, reached=True,
+    with pytest.raises(CallbackError):
+        callbacks.record_callback(session, card, actor=staff["sales1"], seen_version=card.version, reached=True,
                                    satisfaction=None, comments="", problems=None,
                                    settings=settings.load(session), now=at("2026-11-24T10:00"))
     session.rollback()
@@ -334,7 +338,7 @@ def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
     from careboard.models import RuleState
     config = type("AutoTick", (app_config,), {"CAREBOARD_AUTO_TICK_SECONDS": 300})
     app = create_app(config)
-    care_rules._last_check["at"] = None         # never, even on a machine booted under 300 s ago
+    runner._last_check["at"] = None         # never, even on a machine booted under 300 s ago
     with app.app_context():
         make_user(db.session, "sales9", role=Role.SALES_CARE)
         checklist.ensure_default_areas(db.session)

@@ -10,7 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
                               RunAnswer)
-from careboard.services import DomainError, board, care_rules, checklist, settings
+from careboard.services import board, checklist, settings
+from careboard.services import tick as tick_service
+from careboard.services.errors import Conflict, DomainError, Forbidden, Incomplete
 from tests.factories import at, make_user
 from tests.photos import jpeg
 
@@ -30,7 +32,7 @@ def team(session):
 
 
 def morning(session, when: str = "2026-11-25T07:30") -> dict[str, ChecklistRun]:
-    care_rules.tick(session, now=at(when))
+    tick_service.tick(session, now=at(when))
     session.commit()
     day = date.fromisoformat(when[:10])
     query = select(ChecklistRun).where(ChecklistRun.day == day).options(selectinload(ChecklistRun.answers))
@@ -115,7 +117,7 @@ def test_a_stale_area_form_is_refused_and_keeps_the_first_change(session, team):
                           responsible_role="showroom_reception", inspector_role="cs_supervisor", responsible=None,
                           inspector=None, active=True, items=items)
     session.commit()
-    with pytest.raises(board.Conflict):
+    with pytest.raises(Conflict):
         checklist.update_area(session, showroom, actor=team["supervisor"], seen_version=seen, name="第二位",
                               responsible_role="showroom_reception", inspector_role="cs_supervisor",
                               responsible=None, inspector=None, active=True, items=items)
@@ -139,7 +141,7 @@ def test_area_validation(session, team, name, items, message):
 
 
 def test_staff_cannot_edit_the_template(session, team):
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         checklist.create_area(session, actor=team["sales1"], name="x", responsible_role="delivery",
                               inspector_role="sales_care", responsible=None, inspector=None,
                               items=[checklist.ItemInput(None, "x", "sort")])
@@ -149,7 +151,7 @@ def test_only_the_inspector_or_a_supervisor_answers(session, team):
     run = morning(session)["展车"]                                     # sales1's card
     checklist.answer_item(session, run, run.answers[0], actor=team["sales1"], result="pass", note="ok")
     checklist.answer_item(session, run, run.answers[1], actor=team["supervisor"], result="na", note=None)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         checklist.answer_item(session, run, run.answers[2], actor=team["delivery"], result="fail", note=None)
     assert (run.answers[0].result, run.answers[0].note, run.answers[1].result) == ("pass", "ok", "na")
     assert run.answers[2].result is None
@@ -162,7 +164,7 @@ def test_submitting_with_missing_answers_or_photos_is_refused_and_changes_nothin
         checklist.answer_item(session, run, answer, actor=sales1, result="pass", note=None)
     checklist.answer_item(session, run, run.answers[0], actor=sales1, result="fail", note="手印")
     session.commit()
-    with pytest.raises(checklist.Incomplete) as refused:
+    with pytest.raises(Incomplete) as refused:
         checklist.submit_run(session, run, actor=sales1, s=settings.load(session))
     assert [a.id for a in refused.value.unanswered] == [run.answers[-1].id]
     assert [a.id for a in refused.value.without_photo] == [run.answers[0].id]
@@ -221,7 +223,7 @@ def test_rectification_after_photo_waiting_send_back_and_verify(session, team):
     with pytest.raises(DomainError, match="整改后"):
         checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version, note="")
     session.rollback()
-    with pytest.raises(board.Forbidden):                                # not the responsible person's peer
+    with pytest.raises(Forbidden):                                # not the responsible person's peer
         checklist.add_after_photo(session, card, answer, actor=team["sales1"], **a_photo())
     session.rollback()
     checklist.add_after_photo(session, card, answer, actor=delivery, **a_photo((0, 200, 0)))
@@ -230,7 +232,7 @@ def test_rectification_after_photo_waiting_send_back_and_verify(session, team):
     session.commit()
     assert card.column == Column.WAITING.value and answer.rectified_at is not None
     # Staff can neither verify nor drag it to Done themselves.
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         checklist.verify_rectification(session, card, actor=delivery, seen_version=card.version)
     with pytest.raises(DomainError, match="主管验收"):
         board.move_card(session, card, actor=delivery, to_column="done", to_assignee=delivery, position=None,
@@ -243,7 +245,7 @@ def test_rectification_after_photo_waiting_send_back_and_verify(session, team):
     session.commit()
     assert card.column == Column.DOING.value and answer.rectified_at is None
     checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version, note=None)
-    with pytest.raises(board.Conflict):
+    with pytest.raises(Conflict):
         checklist.verify_rectification(session, card, actor=supervisor, seen_version=card.version - 1)
     checklist.verify_rectification(session, card, actor=supervisor, seen_version=card.version)
     session.commit()

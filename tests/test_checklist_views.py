@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from careboard.extensions import db
 from careboard.models import Card, ChecklistArea, ChecklistRun, Column, Photo, PhotoLink, Role, RunAnswer
-from careboard.services import care_rules, checklist
+from careboard.services import checklist
+from careboard.services import tick as tick_service
 from tests.factories import PASSWORD, make_user
 from tests.photos import SVG_WITH_SCRIPT, jpeg, noisy_jpeg, png, png_claiming, rotated_jpeg_with_gps, truncated_jpeg
 
@@ -27,7 +28,7 @@ def team(session, people):
     people["delivery"] = make_user(session, "delivery", role=Role.DELIVERY)
     checklist.ensure_default_areas(session)
     session.commit()
-    care_rules.tick(session, now=datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
+    tick_service.tick(session, now=datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
     session.commit()
     return people
 

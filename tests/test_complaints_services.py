@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard.models import Card, Complaint, ComplaintStep, Level, Notification, Role
-from careboard.services import board, care_rules, complaints, settings
+from careboard.services import complaints, settings
+from careboard.services import tick as tick_service
+from careboard.services.errors import Conflict, DomainError, Forbidden, IllegalStep
 from tests.factories import make_user
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)          # 09:00 in Shanghai
@@ -72,7 +74,7 @@ def test_the_deadline_of_every_step(session, team, department, handoff):
 @pytest.mark.parametrize("to", [S.HANDED_OFF, S.RESOLVED, S.CLOSED, S.RECEIVED])
 def test_an_illegal_step_is_refused_and_changes_nothing(session, team, to):
     c = log(session, team)
-    with pytest.raises(complaints.IllegalStep):
+    with pytest.raises(IllegalStep):
         complaints.advance(session, c, actor=team["supervisor"], to=to, seen_version=c.version, now=T0,
                            s=settings.load(session))
     session.rollback()
@@ -85,7 +87,7 @@ def test_a_solution_must_be_written(session, team):
     c = log(session, team)
     step(session, team, c, S.RESPONDED, at=T0)
     step(session, team, c, S.HANDED_OFF, at=T0)
-    with pytest.raises(complaints.DomainError):
+    with pytest.raises(DomainError):
         complaints.advance(session, c, actor=team["supervisor"], to=S.SOLUTION_PROPOSED, seen_version=c.version,
                            now=T0, s=settings.load(session), solution=" ")
 
@@ -124,14 +126,14 @@ def test_the_reopen_loop(session, team):
 def test_only_supervisors_close_and_strangers_do_not_move(session, team):
     s = settings.load(session)
     c = _resolved(session, team)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         complaints.second_callback(session, c, actor=team["phone1"], satisfied=True, seen_version=c.version,
                                    now=T0, s=s)
     other = log(session, team)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         complaints.advance(session, other, actor=team["sales1"], to=S.RESPONDED, seen_version=other.version,
                            now=T0, s=s)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         complaints.change_deadline(session, other, actor=team["phone1"], due=T0, seen_version=other.version)
     session.rollback()
     assert session.get(Complaint, c.id).status == "resolved" and session.get(Complaint, other.id).status == "received"
@@ -141,26 +143,26 @@ def test_a_stale_version_is_a_conflict(session, team):
     c = log(session, team)
     seen = c.version
     step(session, team, c, S.RESPONDED, at=T0)
-    with pytest.raises(board.Conflict):
+    with pytest.raises(Conflict):
         complaints.advance(session, c, actor=team["supervisor"], to=S.HANDED_OFF, seen_version=seen, now=T0,
                            s=settings.load(session))
 
 
 def test_escalation_is_raised_once_per_step_by_tick(session, team):
     c = log(session, team)
-    report = care_rules.tick(session, now=T0 + timedelta(minutes=10))
+    report = tick_service.tick(session, now=T0 + timedelta(minutes=10))
     session.commit()
     assert report.escalated == []
-    report = care_rules.tick(session, now=T0 + timedelta(minutes=31))
+    report = tick_service.tick(session, now=T0 + timedelta(minutes=31))
     session.commit()
     assert [x.id for x in report.escalated] == [c.id]
     assert "escalated 1 overdue complaints" in report.lines()
     notices = session.scalars(select(Notification)).all()
     assert sorted(n.user_id for n in notices) == sorted([team["director"].id, team["supervisor"].id])
-    assert care_rules.tick(session, now=T0 + timedelta(minutes=45)).escalated == []      # not again
+    assert tick_service.tick(session, now=T0 + timedelta(minutes=45)).escalated == []      # not again
     session.commit()
     step(session, team, c, S.RESPONDED, at=T0 + timedelta(minutes=50))
-    assert care_rules.tick(session, now=T0 + timedelta(hours=3)).escalated == [c]        # the next step, once
+    assert tick_service.tick(session, now=T0 + timedelta(hours=3)).escalated == [c]        # the next step, once
     session.commit()
     assert session.scalar(select(func.count(Notification.id))) == 4
 
@@ -178,11 +180,11 @@ def test_a_changed_deadline_moves_the_clock(session, team):
 
 def test_notifications_are_read_per_person(session, team):
     c = log(session, team)
-    care_rules.tick(session, now=T0 + timedelta(hours=1))
+    tick_service.tick(session, now=T0 + timedelta(hours=1))
     session.commit()
     mine = session.scalars(complaints.unread_notifications(team["supervisor"])).all()
     assert len(mine) == 1 and mine[0].complaint_id == c.id
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         complaints.mark_read(session, mine[0], user=team["director"], now=T0)
     complaints.mark_read(session, mine[0], user=team["supervisor"], now=T0 + timedelta(hours=2))
     session.commit()

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard.models import Card, Complaint, Notification, Role
-from careboard.services import care_rules
+from careboard.services import tick as tick_service
 from tests.factories import make_customer, make_user
 
 INTAKE = {"lookup": "", "name": "", "channel": "phone", "category": "service", "department": "aftersales",
@@ -81,7 +81,7 @@ def test_staff_cannot_move_anothers_complaint_nor_change_deadlines(client, auth,
 
 def test_escalations_list_and_mark_read(client, auth, team, session):
     _logged(client, auth)
-    care_rules.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
+    tick_service.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
     session.commit()
     auth.login("supervisor")
     page = client.get("/complaints/").get_data(as_text=True)
@@ -115,7 +115,7 @@ def test_the_header_badge_counts_unread_escalations(client, auth, team, session)
     _logged(client, auth)
     auth.login("supervisor")
     assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)
-    care_rules.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
+    tick_service.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
     session.commit()
     html = client.get("/complaints/").get_data(as_text=True)
     assert 'id="escalation-badge"' in html and "<strong>1</strong>" in html.split('id="escalation-badge"')[1][:300]

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from careboard.extensions import db
 from careboard.models import Customer, ImportJob, Sale, ServiceVisit, Vehicle
 from careboard.services import customer_import
-from careboard.services.customer_import import ImportRefused, apply_import, parse_date, plan_import
+from careboard.services.customer_import import apply_import, parse_date, plan_import
 from careboard.services.customers import create_customer, save_vehicle
+from careboard.services.errors import FieldError, ImportRefused
 
 pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 
@@ -338,7 +339,7 @@ def test_date_formats(app, text, expected):
 
 @pytest.mark.parametrize("text", ["25/11/2026", "2026-02-30", "2026-11/25", "11-25", "昨天", "2026-11-25x", "46000"])
 def test_dates_that_are_refused(app, text):
-    with pytest.raises(customer_import.FieldError) as caught:
+    with pytest.raises(FieldError) as caught:
         parse_date(text, "warranty_end")
     assert caught.value.field == "warranty_end"
 

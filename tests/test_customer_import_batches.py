@@ -15,7 +15,7 @@ from careboard.models import Customer, Sale, ServiceVisit, Vehicle
 from careboard.services import customer_import
 from careboard.services import customers as svc
 from careboard.services.customer_import import apply_import, plan_import
-from careboard.services.customers import FieldError
+from careboard.services.errors import FieldError, ImportRefused
 
 pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 
@@ -195,7 +195,7 @@ def test_the_dry_run_of_a_chunk_writes_nothing(session, folder):
 def test_a_work_order_of_another_vehicle_is_refused_within_a_chunk(session, folder):
     existing(session)
     rows = [row(1, visited=date(2026, 1, 9), work_order="OLD-1")]             # OLD-1 is vin(31)'s visit
-    with pytest.raises(customer_import.ImportRefused) as refused:
+    with pytest.raises(ImportRefused) as refused:
         apply_import(session, write_csv(folder, rows))
     assert [(e.line, e.field) for e in refused.value.report.errors] == [(2, "work_order")]
     assert session.scalar(select(Customer).where(Customer.mobile == mobile(1))) is None

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard.models import Customer
-from careboard.services.customer_import import ImportRefused, apply_import, plan_import
+from careboard.services.customer_import import apply_import, plan_import
+from careboard.services.errors import ImportRefused
 
 pytestmark = pytest.mark.usefixtures("english")      # messages in English (the msgids)
 

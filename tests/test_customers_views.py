@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from careboard import policy
 from careboard.models import Customer, Level, Role, Sale, ServiceVisit, Vehicle
 from careboard.services import customers
+from careboard.services.errors import FieldError
 from tests.factories import make_card, make_user
 
 HX_RESULTS = {"HX-Request": "true", "HX-Target": "results"}
@@ -484,10 +485,10 @@ def test_service_rules_refuse_a_future_birthday_and_a_clashing_work_order(sessio
     a, b = make_vehicle(session, customer), make_vehicle(session, customer)
     svc.record_visit(session, a, date(2026, 11, 1), work_order="R-1")
     assert svc.record_visit(session, a, date(2026, 11, 1), work_order="R-1").vehicle_id == a.id   # idempotent
-    with pytest.raises(svc.FieldError) as clash:
+    with pytest.raises(FieldError) as clash:
         svc.record_visit(session, b, date(2026, 11, 1), work_order="R-1")
     assert clash.value.field == "work_order"
-    with pytest.raises(svc.FieldError):
+    with pytest.raises(FieldError):
         svc.create_customer(session, name="未来人", mobile="13900000001", birthday=date.today() + timedelta(days=3))
 
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from careboard.models import KpiTemplate
-from careboard.services.kpi_engine import InputError, TemplateError, compute, validate_template
+from careboard.services.errors import InputError, TemplateError
+from careboard.services.kpi_engine import compute, validate_template
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from tests.test_kpi_engine import WORKED_INPUTS
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from careboard.models import Role
-from careboard.services import DomainError
-from careboard.services.kpi_engine import MEASURES, InputError, TemplateError, compute, validate_template
+from careboard.services.errors import DomainError, InputError, TemplateError
+from careboard.services.kpi_engine import MEASURES, compute, validate_template
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES, default_template
 
 D = Decimal

@@ -8,6 +8,7 @@ import pytest
 
 from careboard.blueprints.scorecard.forms import entered_metrics, entries_form
 from careboard.services import kpi_engine
+from careboard.services.errors import InputError
 
 TEMPLATE = {
     "role": "sales_care", "name": "T", "description": "", "metrics": [
@@ -59,5 +60,5 @@ def test_text_that_is_no_usable_number_goes_on_to_the_engine(app, template, type
                                   "m-care-band": "good", "m-care-value": typed})
     assert values == {"reports": typed, "qs": typed, "insurance": {"renewal": typed},
                       "care": {"band": "good", "value": typed}}
-    with pytest.raises(kpi_engine.InputError):
+    with pytest.raises(InputError):
         kpi_engine.compute(template, {"qs": values["qs"]})

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from careboard import policy
 from careboard.models import KpiEntry, Level, Role
-from careboard.services import board, kpi
+from careboard.services import kpi
+from careboard.services.errors import Forbidden
 from tests.factories import make_user
 
 MONTH = "2026-10"
@@ -47,7 +48,7 @@ def test_the_rule(staff, actor, person, allowed):
 @pytest.mark.parametrize("actor,person", [("supervisor", "director"), ("supervisor", "supervisor"),
                                           ("supervisor", "supervisor2"), ("director", "director")])
 def test_the_service_refuses_and_stores_nothing(session, staff, actor, person):
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         kpi.save_entries(session, actor=staff[actor], person=staff[person], month=MONTH, values={"sqs": 900})
     session.rollback()
     assert _entries(session) == 0

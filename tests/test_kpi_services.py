@@ -7,8 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from careboard import dates
 from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, Role
-from careboard.services import DomainError, board, checklist, complaints, kpi, kpi_engine, settings
+from careboard.services import board, checklist, complaints, kpi, settings
+from careboard.services import tick as tick_service
+from careboard.services.errors import Conflict, DomainError, Forbidden, InputError, MonthClosed, TemplateError
 from careboard.services.kpi_templates import default_template
 from tests.factories import at, make_card, make_user
 
@@ -109,10 +112,9 @@ def test_complaint_rates_are_the_departments(session, team):
 
 
 def test_checklist_measures_per_person(session, team):
-    from careboard.services import care_rules
     checklist.ensure_default_areas(session)
     session.commit()
-    care_rules.tick(session, now=at("2026-10-12T07:30"))
+    tick_service.tick(session, now=at("2026-10-12T07:30"))
     mine = [r for r in session.scalars(select(checklist.ChecklistRun))
             if session.get(Card, r.card_id).assignee_id == team["sales1"].id]
     assert mine
@@ -154,7 +156,7 @@ def test_the_supervisors_month_with_the_measured_closure_rate(session, team):
 
 
 def test_a_judged_value_out_of_range_is_refused_and_nothing_is_stored(session, team):
-    with pytest.raises(kpi_engine.InputError, match="7"):
+    with pytest.raises(InputError, match="7"):
         kpi.save_entries(session, actor=team["director"], person=team["supervisor"], month=MONTH, values={
             "insurance": {"renewal": 0.9, "new_insurance": 0.5}, "improvement": {"band": "clear", "value": 7}})
     session.rollback()
@@ -162,7 +164,7 @@ def test_a_judged_value_out_of_range_is_refused_and_nothing_is_stored(session, t
 
 
 def test_entries_need_a_supervisor_and_an_entered_metric(session, team):
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         kpi.save_entries(session, actor=team["sales1"], person=team["sales1"], month=MONTH, values={"archiving": 1})
     with pytest.raises(DomainError, match="sales_callback"):
         kpi.save_entries(session, actor=team["supervisor"], person=team["sales1"], month=MONTH,
@@ -178,14 +180,14 @@ def test_an_empty_value_removes_the_entry(session, team):
 def test_finalize_freezes_and_reopen_is_recorded(session, team):
     s = settings.load(session)
     _fill_supervisor(session, team)
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         kpi.finalize(session, actor=team["supervisor"], month=MONTH, s=s)
     n = kpi.finalize(session, actor=team["director"], month=MONTH, s=s, note="十月考核")
     session.commit()
     assert n == len(kpi.scorable_people(session)) == 5
     frozen = session.scalar(select(KpiScore).where(KpiScore.user_id == team["supervisor"].id))
     before = frozen.total
-    with pytest.raises(kpi.MonthClosed):
+    with pytest.raises(MonthClosed):
         _fill_supervisor(session, team)
     session.rollback()
     # The board changes after finalizing: a finalized month keeps its frozen score.
@@ -215,11 +217,11 @@ def test_finalize_freezes_and_reopen_is_recorded(session, team):
 def test_templates_are_validated_before_they_are_saved(session, team):
     data = default_template("sales_care")
     data["metrics"][0]["points"] = 25                                   # 95 in all
-    with pytest.raises(kpi_engine.TemplateError, match="95"):
+    with pytest.raises(TemplateError, match="95"):
         kpi.save_template(session, actor=team["director"], role="sales_care", data=data, seen_version=None)
     session.rollback()
     assert session.scalar(select(func.count(KpiTemplate.id))) == 0
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         kpi.save_template(session, actor=team["supervisor"], role="sales_care", data=default_template("sales_care"),
                           seen_version=None)
     data = default_template("sales_care")
@@ -227,7 +229,7 @@ def test_templates_are_validated_before_they_are_saved(session, team):
     row = kpi.save_template(session, actor=team["director"], role="sales_care", data=data, seen_version=None)
     session.commit()
     assert kpi.template_for(session, "sales_care").metrics[0].points == 35
-    with pytest.raises(board.Conflict):
+    with pytest.raises(Conflict):
         kpi.save_template(session, actor=team["director"], role="sales_care", data=data,
                           seen_version=row.version - 1)
 
@@ -254,10 +256,10 @@ def test_trend_has_twelve_months_ending_with_the_month(session, team):
 @pytest.mark.parametrize("text", ["2026-13", "26-01", "", "2026-1"])
 def test_bad_months_are_refused(text):
     with pytest.raises(DomainError):
-        kpi.parse_month(text)
+        dates.require_month(text)
 
 
 def test_month_bounds_are_in_the_store_time_zone(session):
-    start, end = kpi.month_bounds("2026-12", settings.load(session))
+    start, end = dates.month_bounds("2026-12", settings.load(session).zone)
     assert start == at("2026-12-01T00:00") and end == at("2027-01-01T00:00")
-    assert kpi.month_days("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+    assert dates.month_days("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))

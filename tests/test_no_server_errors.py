@@ -25,7 +25,8 @@ from careboard import dates as date_rule
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.models import Role
-from careboard.services import care_rules, checklist, complaints, customers, kpi
+from careboard.services import checklist, complaints, customers, kpi
+from careboard.services import tick as tick_service
 from careboard.services import settings as settings_service
 from tests.factories import PASSWORD, make_card, make_customer, make_user, make_vehicle
 
@@ -106,7 +107,7 @@ def store(app, session, people):
                                          department="aftersales", description="边界测试", received_at=utcnow(),
                                          customer_id=customer.id, s=s)
     session.commit()
-    care_rules.tick(session, now=utcnow())
+    tick_service.tick(session, now=utcnow())
     session.commit()
     from careboard.models import ChecklistArea, ChecklistRun, Notification, Report, RunAnswer
     run = session.scalar(select(ChecklistRun).limit(1))
@@ -124,7 +125,7 @@ def store(app, session, people):
         "answer_id": [answer.id] if answer else [], "link_id": [], "photo_id": [],
         "report_id": [report.id] if report else [],
     }
-    month = kpi.month_of(date.today())
+    month = date_rule.month_of(date.today())
     texts = {"username": ["sales1"], "month": [month], "role": [Role.SALES_CARE.value, Role.CS_SUPERVISOR.value],
              "code": ["x"], "token": ["x"], "filename": ["css/app.css"]}
     session.remove()

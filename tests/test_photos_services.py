@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from careboard.models import Photo
 from careboard.services import photos
+from careboard.services.errors import PhotoRefused
 from tests.photos import SCRIPT, jpeg, jpeg_segments, jpeg_with_metadata, png_with_metadata, webp_with_metadata
 
 SOI, APP0, SOS, COM = 0xD8, 0xE0, 0xDA, 0xFE
@@ -83,6 +84,7 @@ PEAK = textwrap.dedent("""
     from flask_babel import Babel
     from careboard.config import Config
     from careboard.services import photos
+    from careboard.services.errors import PhotoRefused
     app = Flask("peak")
     app.config.from_object(Config)
     Babel(app)
@@ -90,7 +92,7 @@ PEAK = textwrap.dedent("""
         try:
             prepared = photos.prepare(open(sys.argv[1], "rb"), "photo")
             result = f"accepted {prepared.width}x{prepared.height}"
-        except photos.PhotoRefused as refused:
+        except PhotoRefused as refused:
             result = "refused"
     with open("/proc/self/status") as status:           # the peak resident memory of this process
         peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
@@ -127,7 +129,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale(tmp_path):
 
 def test_the_decoded_memory_limit_is_a_setting(app):
     app.config["PHOTO_MAX_DECODED_BYTES"] = 4 * 300 * 300 - 1
-    with app.app_context(), pytest.raises(photos.PhotoRefused, match="像素过多"):
+    with app.app_context(), pytest.raises(PhotoRefused, match="像素过多"):
         photos.prepare(io.BytesIO(jpeg(size=(300, 300))), "p.jpg")
     app.config["PHOTO_MAX_DECODED_BYTES"] = 4 * 300 * 300
     with app.app_context():

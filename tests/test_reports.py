@@ -11,7 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from careboard.models import Report
-from careboard.services import DomainError, board, care_rules, complaints, kpi, reports, review, settings
+from careboard.services import board, complaints, kpi, reports, review, settings
+from careboard.services import tick as tick_service
+from careboard.services.errors import DomainError
 from tests.factories import at, make_card
 
 WEEK = "2026-W47"                                       # Monday 16 to Sunday 22 November 2026
@@ -132,11 +134,11 @@ def periods(session) -> list[tuple[str, str, int | None]]:
 
 def test_each_report_is_made_once_however_often_the_tick_runs(session, people):
     for _n in range(3):
-        care_rules.tick(session, now=at("2026-11-23T07:00"))             # a Monday
+        tick_service.tick(session, now=at("2026-11-23T07:00"))             # a Monday
         session.commit()
     assert periods(session) == [("monthly", "2026-10", None), ("weekly", "2026-W47", None)]
     for _n in range(3):
-        care_rules.tick(session, now=at("2026-12-02T07:00"))             # the 2nd of a month
+        tick_service.tick(session, now=at("2026-12-02T07:00"))             # the 2nd of a month
         session.commit()
     assert periods(session) == [("monthly", "2026-10", None), ("monthly", "2026-11", None),
                                 ("weekly", "2026-W47", None), ("weekly", "2026-W48", None)]
@@ -157,11 +159,11 @@ def test_a_concurrent_tick_that_made_the_report_first_does_not_fail_the_tick(ses
 
 
 def test_the_tick_makes_the_weekly_report_from_monday_0000_shanghai(session, people):
-    care_rules.tick(session, now=at("2026-11-22T23:59"))                 # Sunday night: W47 is still running
+    tick_service.tick(session, now=at("2026-11-22T23:59"))                 # Sunday night: W47 is still running
     session.commit()
     assert ("weekly", "2026-W46", None) in periods(session)
     assert not any(p == "2026-W47" for _k, p, _a in periods(session))
-    care_rules.tick(session, now=at("2026-11-23T00:00"))                 # Sunday 16:00 UTC
+    tick_service.tick(session, now=at("2026-11-23T00:00"))                 # Sunday 16:00 UTC
     session.commit()
     assert ("weekly", "2026-W47", None) in periods(session)
 

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from careboard.services import DomainError, board, complaints, review, settings
+from careboard import dates
+from careboard.services import board, complaints, review, settings
+from careboard.services.errors import DomainError, Forbidden
 from tests.factories import SHANGHAI, at, make_card
 
 WEEK = "2026-W45"                                     # Monday 2026-11-02 … Sunday 2026-11-08
@@ -43,13 +45,13 @@ def week(session, people):
 
 
 def test_week_bounds_are_monday_midnight_in_shanghai(session):
-    start, end = review.week_bounds(WEEK, settings.load(session))
+    start, end = dates.week_bounds(WEEK, settings.load(session).zone)
     assert start == at("2026-11-02T00:00") and end == at("2026-11-09T00:00")
-    assert review.week_of(at("2026-11-08T23:59").astimezone(SHANGHAI).date()) == WEEK
-    assert review.shift_week("2026-W53", 1) == "2027-W01" and review.shift_week("2026-W01", -1) == "2025-W52"
+    assert dates.week_of(at("2026-11-08T23:59").astimezone(SHANGHAI).date()) == WEEK
+    assert dates.shift_week("2026-W53", 1) == "2027-W01" and dates.shift_week("2026-W01", -1) == "2025-W52"
     for bad in ("2026-47", "2026-W54", "W47"):
         with pytest.raises(DomainError):
-            review.parse_week(bad)
+            dates.require_week(bad)
 
 
 def test_every_figure_of_the_fixture_week(session, people, week):
@@ -94,16 +96,16 @@ def test_an_action_item_is_on_the_board_and_on_next_weeks_review(client, auth, p
     assert refused.status_code == 303
     [card] = review.action_items(session, WEEK)
     assert card.assignee_id == people["sales2"].id and card.due_at == at("2026-11-13T18:00")
-    later = client.get(f"/review/?week={review.shift_week(WEEK, 1)}").get_data(as_text=True)
+    later = client.get(f"/review/?week={dates.shift_week(WEEK, 1)}").get_data(as_text=True)
     section = later.split('id="actions"')[1]
     assert "缩短售后等待时间" in section and "待办" in section                  # last week's item, still to do
     board.complete_card(session, card, actor=people["sales2"], seen_version=card.version, note="已完成")
     session.commit()
-    later = client.get(f"/review/?week={review.shift_week(WEEK, 1)}").get_data(as_text=True)
+    later = client.get(f"/review/?week={dates.shift_week(WEEK, 1)}").get_data(as_text=True)
     assert "已完成" in later.split('id="actions"')[1]
 
 
 def test_staff_cannot_make_an_action_item_for_someone_else(session, people):
-    with pytest.raises(board.Forbidden):
+    with pytest.raises(Forbidden):
         review.create_action(session, actor=people["sales1"], week=WEEK, title="x", owner=people["sales2"],
                              due_at=None)

@@ -17,6 +17,8 @@ from sqlalchemy import func, select, update
 from careboard.extensions import db
 from careboard.models import Card, Customer, Level, Notification, Role, Sale, ServiceVisit, User, Vehicle
 from careboard.services import care_rules, customers, settings
+from careboard import runner
+from careboard import models
 from tests.factories import at, make_customer, make_user, make_vehicle
 
 NOW = "2026-11-24T08:00+08:00"
@@ -133,7 +135,7 @@ def test_a_bad_holiday_line_in_the_settings_is_skipped_and_reported(app, session
 
 def test_the_automatic_tick_logs_the_bad_rows_and_goes_on(app, session, people, store, caplog):
     with time_machine.travel(at("2026-11-24T08:00"), tick=False), caplog.at_level(logging.WARNING):
-        report = care_rules.run_claimed_tick(app, None)
+        report = runner.run_claimed_tick(app, None)
     assert report is not None and report.created
     assert len(report.skipped_rows) == len(BAD)
     assert sum("automatic tick: skipped" in r.getMessage() for r in caplog.records) == len(BAD)
@@ -174,4 +176,4 @@ def test_tick_command_refuses_a_now_outside_1900_2100_and_does_nothing(app, sess
     assert result.exit_code == 2, result.output
     assert "--now" in result.output
     db.session.remove()
-    assert db.session.get(care_rules.RuleState, "last_tick_at") is None
+    assert db.session.get(models.RuleState, "last_tick_at") is None

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Forbidden as Http403
 from careboard.blueprints.transaction import Refusal, attempt, change
 from careboard.errors import MESSAGES
 from careboard.models import Card, User
-from careboard.services import DomainError, board
+from careboard.services.errors import Conflict, DomainError, Forbidden
 from tests.factories import make_card, make_user
 
 BLUEPRINTS = Path(__file__).parent.parent / "careboard" / "blueprints"
@@ -47,7 +47,7 @@ def test_a_stale_page_is_a_409_with_the_general_message(session, people):
     card = make_card(session, assignee=people["sales1"])
     with change() as outcome:
         make_user(session, "stale")
-        raise board.Conflict(card)
+        raise Conflict(card)
     assert outcome.refusal.conflict and outcome.refusal.status == 409
     assert outcome.refusal.text == str(MESSAGES[409][1])
     assert not stored(session, "stale")
@@ -70,7 +70,7 @@ def test_a_change_the_user_may_not_make_is_rolled_back_and_403(session):
     with pytest.raises(Http403):
         with change():
             make_user(session, "forbidden")
-            raise board.Forbidden("x")
+            raise Forbidden("x")
     assert not stored(session, "forbidden")
 
 

@@ -20,8 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from careboard.errors import MESSAGES
 from careboard.extensions import db
-from careboard.services import DomainError
-from careboard.services.board import Conflict, Forbidden
+from careboard.services.errors import Conflict, DomainError, Forbidden
 
 
 @dataclass(frozen=True)

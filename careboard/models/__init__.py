@@ -4,12 +4,13 @@ from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistR
                                         Result, RunAnswer, RunStatus)
 from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
                                          Notification)
-from careboard.models.customers import CallbackScript, Customer, RuleState, Sale, ServiceVisit, Vehicle
+from careboard.models.callbacks import CallbackScript
+from careboard.models.customers import Customer, Sale, ServiceVisit, Vehicle
 from careboard.models.imports import ImportJob, JobPhase, JobStatus
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
-from careboard.models.settings import Setting
+from careboard.models.settings import RuleState, Setting
 from careboard.models.users import Level, LoginSession, Role, User
 
 __all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",

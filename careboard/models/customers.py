@@ -71,20 +71,3 @@ class ServiceVisit(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_service_visit_vehicle_day", "vehicle_id", "visited_on"),)
-
-
-class CallbackScript(db.Model):
-    """The standard script (话术) of one callback type; defaults live in services/care_rules.py."""
-
-    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-
-
-class RuleState(db.Model):
-    """Where the rules engine got to: processed days and id cursors, so a tick never rescans."""
-
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

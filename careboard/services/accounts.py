@@ -15,7 +15,7 @@ from werkzeug import security
 
 from careboard.dbtypes import utcnow
 from careboard.models import Level, LoginSession, Role, User
-from careboard.services import DomainError
+from careboard.services.errors import DomainError
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
 MIN_PASSWORD = 8

@@ -23,6 +23,10 @@ that the database file holds against the manifest's counts (SQLite: read from th
 the dump's data), and on PostgreSQL the schema the dump belongs to. When one check fails nothing is changed.
 Then the database is replaced (SQLite: the backup API into the configured file; PostgreSQL: pg_restore --clean
 --if-exists --no-owner --single-transaction) and the missing uploads are added.
+
+Longer than 500 lines because backup and restore are one format: the manifest, its signature and the
+checks a restore makes are written beside the code that writes them, for SQLite and PostgreSQL alike, so
+the two sides cannot drift apart.
 """
 from __future__ import annotations
 
@@ -43,12 +47,13 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
 from urllib.parse import quote, urlencode
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, column, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from careboard.services import DomainError
+from careboard.services.errors import BackupError
 
 T = TypeVar("T")
 FORMAT_VERSION = 1
@@ -59,10 +64,6 @@ RESTORE_LOCK_TIMEOUT = "60s"        # pg_restore gives up on a lock the running 
 UPGRADE_COMMAND = "flask --app careboard db upgrade"
 SIGNATURE = "signature"             # the manifest's field: "hmac-sha256:<hex>" over the rest of it
 SIGNATURE_PREFIX = "hmac-sha256:"
-
-
-class BackupError(DomainError):
-    """The backup or the restore cannot be made; the message says why and whether anything was changed."""
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,6 @@ def _copy_uploads(source: Path, target: Path) -> list[StoredFile]:
 
 def migration_revisions(directory: str | Path) -> list[str]:
     """This code's schema revisions, oldest first (the last is the head)."""
-    from alembic.script import ScriptDirectory
     script = ScriptDirectory(str(directory))
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 

@@ -2,25 +2,29 @@
 
 Positions are gapless integers per (column, assignee) for the open columns, renumbered in the same
 transaction as the move. Every change writes a CardEvent; the largest event id versions the board.
+
+Longer than 500 lines because the lanes' positions, the card's version and its history are one rule: every
+use case here renumbers, versions and records in the same way, with the same lock, and the board's queries
+read what they write. The workflows of other capabilities plug in through `register_workflow`.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Select, and_, case, func, or_, select, text
+from sqlalchemy import Row, Select, case, func, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
 from careboard.models.cards import OPEN_COLUMNS, sla_state
-from careboard.services import DomainError
+from careboard.services.errors import Conflict, DomainError, Forbidden
 from careboard.services.settings import StoreSettings
 from careboard.services.texts import is_visible
 
@@ -30,16 +34,45 @@ HISTORY_PAGE = 20                                         # events the drawer sh
 BOARD_LOCK_ID = 0x43424C4E                                # PostgreSQL advisory lock key ("CBLN"): see _lock_lanes
 
 
-class Conflict(Exception):
-    """The card changed after the form was drawn; carries the card as it is now."""
+# ---------------------------------------------------------------- workflows of other capabilities
+#
+# Some kinds of card belong to another capability, which says how they are moved on and done: a callback
+# by its outcome (callbacks.py), a 5S card through its check (checklist.py), a complaint's card through the
+# complaint's steps (complaints.py). Each registers its `Workflow` when it is imported, so the board needs
+# none of them; a card of a kind in WORKFLOW_KINDS whose capability is not loaded is refused (fail closed),
+# never moved past its workflow.
 
-    def __init__(self, card: Card):
-        super().__init__(f"card {card.id} is at version {card.version}")
-        self.card = card
+
+@dataclass(frozen=True)
+class Workflow:
+    completion: str                      # how the card is done, for the templates: "outcome", "checklist", ...
+    check_move: Callable[[Session, Card, str | None], None] | None = None          # (card, to column; None: edit)
+    check_done: Callable[[Session, Card, User, str | None], None] | None = None    # (card, actor, note)
 
 
-class Forbidden(Exception):
-    """The actor may not make this change."""
+WORKFLOW_KINDS = frozenset(k.value for k in (CardKind.CALLBACK, CardKind.INSPECTION, CardKind.RECTIFICATION,
+                                             CardKind.COMPLAINT))
+_workflows: dict[str, Workflow] = {}
+
+
+def register_workflow(kinds: Iterable[CardKind], workflow: Workflow) -> None:
+    for kind in kinds:
+        _workflows[CardKind(kind).value] = workflow
+
+
+def workflow_of(card: Card) -> Workflow | None:
+    kind = CardKind(card.kind).value
+    flow = _workflows.get(kind)
+    if flow is None and kind in WORKFLOW_KINDS:
+        raise RuntimeError(f"no workflow registered for {kind} cards: its service module is not imported")
+    return flow
+
+
+def completion_mode(card: Card) -> str:
+    """How the card is done, asked by the templates: "outcome" (a callback's form), "checklist" (through its
+    5S check), "complaint" (through the complaint's steps) or "done" (the Done button)."""
+    flow = workflow_of(card)
+    return flow.completion if flow is not None else "done"
 
 
 # ---------------------------------------------------------------- helpers
@@ -117,13 +150,14 @@ def _lock_lanes(session: Session, card: Card | None = None) -> None:
 
 
 def _check_follows_workflow(session: Session, card: Card, to_column: str | None) -> None:
-    """A complaint's card changes only through the complaint's steps, as a 5S card only with its checklist:
-    its column follows the complaint's step, its title, due time and priority are the complaint's. A move
-    within its column (another place, another person) is free. `to_column` None: an edit."""
-    if card.kind != CardKind.COMPLAINT.value or to_column == card.column:
+    """A change of column (`to_column`; None: an edit) that the card's workflow may refuse: a complaint's card
+    goes only where the complaint's step puts it. A move within its column (another place, another person)
+    is free."""
+    if to_column == card.column:
         return
-    from careboard.services import complaints
-    complaints.check_card_change(session, card, to_column=to_column)
+    flow = workflow_of(card)
+    if flow is not None and flow.check_move is not None:
+        flow.check_move(session, card, to_column)
 
 
 def _name(user: User | None) -> str:
@@ -257,13 +291,11 @@ def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: Us
 
 
 def _check_done(session: Session, card: Card, actor: User, note: str | None) -> None:
-    """What a card of some kinds needs before it is done: a callback its outcome, a checklist card its
+    """What the card's workflow needs before it is done: a callback its outcome, a checklist card its
     submitted run or its supervisor's verification."""
-    if card.kind == CardKind.CALLBACK.value and not (note or "").strip():
-        raise DomainError(_("A callback needs its outcome before it is done: write what the customer said."))
-    if card.kind in (CardKind.INSPECTION.value, CardKind.RECTIFICATION.value):
-        from careboard.services import checklist
-        checklist.check_done(session, card, actor)
+    flow = workflow_of(card)
+    if flow is not None and flow.check_done is not None:
+        flow.check_done(session, card, actor, note)
 
 
 def _mark_done(session: Session, card: Card, actor: User, note: str | None) -> None:
@@ -373,15 +405,6 @@ class BoardView:
     filters: BoardFilters
 
 
-def local_day_bounds(day: date, settings: StoreSettings) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=settings.zone)
-    return start, start + timedelta(days=1)
-
-
-def today(now: datetime, settings: StoreSettings) -> date:
-    return now.astimezone(settings.zone).date()
-
-
 def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
     if filters.role:
         query = query.where(Card.role == filters.role)
@@ -392,7 +415,7 @@ def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: Sto
     if filters.due == "overdue":
         query = query.where(Card.due_at < now)
     elif filters.due == "today":
-        _, end = local_day_bounds(today(now, settings), settings)
+        _, end = dates.day_bounds(dates.local_date(now, settings.zone), settings.zone)
         query = query.where(Card.due_at < end)
     if filters.q:
         pattern = f"%{filters.q.strip()}%"
@@ -409,7 +432,7 @@ BOARD_FIELDS = (Card.id, Card.kind, Card.title, Card.role, Card.assignee_id, Car
 
 def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> list[Row]:
     """Open cards matching the filters, plus the cards done today."""
-    start, _end = local_day_bounds(today(now, settings), settings)
+    start, _end = dates.day_bounds(dates.local_date(now, settings.zone), settings.zone)
     base = select(*BOARD_FIELDS).outerjoin(User, Card.assignee_id == User.id)
     open_q = _filtered(base.where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
     done_q = base.where(Card.column == Column.DONE.value, Card.completed_at >= start)
@@ -547,7 +570,7 @@ def board_version(session: Session, *, now: datetime, settings: StoreSettings, s
         select(func.count(Card.id)).where(*open_due, Card.due_at < now).scalar_subquery(),
         select(func.count(Card.id)).where(*open_due, Card.due_at < soon).scalar_subquery(),
     )).one()
-    return _etag(*row, today(now, settings).isoformat(), settings.fingerprint(), scope)
+    return _etag(*row, dates.local_date(now, settings.zone).isoformat(), settings.fingerprint(), scope)
 
 
 def mine_version(session: Session, *, viewer: User, now: datetime, settings: StoreSettings, scope: str) -> str:
@@ -567,13 +590,6 @@ def mine_version(session: Session, *, viewer: User, now: datetime, settings: Sto
         select(func.count(Card.id)).where(*own, Card.due_at < soon).scalar_subquery(),
         _overdue_query(viewer, now).scalar_subquery(),
     )).one()
-    return _etag("mine", *row, today(now, settings).isoformat(), settings.fingerprint(), scope)
+    return _etag("mine", *row, dates.local_date(now, settings.zone).isoformat(), settings.fingerprint(), scope)
 
 
-def open_load(session: Session, role: str) -> dict[int, int]:
-    """Open cards per active person of a role (for rules that pick the least-loaded person)."""
-    rows = session.execute(
-        select(User.id, func.count(Card.id)).outerjoin(
-            Card, and_(Card.assignee_id == User.id, Card.column.in_(OPEN_COLUMNS)))
-        .where(User.role == role, User.active.is_(True)).group_by(User.id)).all()
-    return dict(rows)

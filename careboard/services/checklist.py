@@ -1,6 +1,11 @@
 """The daily 5S showroom checklist (5S日检): areas and items, the morning's runs from their inspection
 cards, answers with photos, rectification cards (限时整改) verified by a supervisor, and the figures the
-scorecard and the weekly review read (`rectification_on_time`, `checklist_completion`)."""
+scorecard and the weekly review read (`rectification_on_time`, `checklist_completion`).
+
+Longer than 500 lines because the 5S check is one workflow over three tables (areas, runs, answers with
+their photos): the morning's cards, the answers, the rectification cards and the figures read the same run
+and its state; the photo handling itself is apart, in photos.py.
+"""
 from __future__ import annotations
 
 import calendar
@@ -13,25 +18,20 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from careboard import policy
+from careboard import dates, policy
+from careboard.dates import due_at
 from careboard.dbtypes import utcnow
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistItem, ChecklistRun, Column, FiveS, Photo,
                               PhotoLink, PhotoStage, Priority, Result, Role, RunAnswer, RunStatus, User)
-from careboard.services import DomainError, photos
+from careboard.services import photos
 from careboard.services import board as board_service
+from careboard.services.assigner import Assigner
+from careboard.services.errors import Conflict, DomainError, Forbidden, Incomplete
+from careboard.services.planning import Planned
 from careboard.services.settings import StoreSettings
 
 RULE = "inspection"                     # the care rule (source) of the morning's inspection cards
 RECTIFICATION = "rectification"
-
-
-class Incomplete(DomainError):
-    """A run cannot be submitted yet: `unanswered` and `without_photo` list the items."""
-
-    def __init__(self, message: str, unanswered: list[RunAnswer], without_photo: list[RunAnswer]):
-        super().__init__(message)
-        self.unanswered = unanswered
-        self.without_photo = without_photo
 
 
 # ---------------------------------------------------------------- the default set
@@ -131,7 +131,7 @@ def areas_query(*, include_inactive: bool = False):
 
 def _ensure_may_edit(actor: User) -> None:
     if not policy.can_edit_checklists(actor):
-        raise board_service.Forbidden("checklist template")
+        raise Forbidden("checklist template")
 
 
 def _check_area_fields(session: Session, area_id: int | None, name: str, responsible_role: str,
@@ -204,7 +204,7 @@ def update_area(session: Session, area: ChecklistArea, *, actor: User, seen_vers
     """A second supervisor's stale form is refused (Conflict): nothing of theirs overwrites the first's."""
     _ensure_may_edit(actor)
     if area.version != seen_version:
-        raise board_service.Conflict(area)
+        raise Conflict(area)
     name = _check_area_fields(session, area.id, name, responsible_role, inspector_role, responsible, inspector)
     area.name, area.responsible_role, area.inspector_role, area.active = name, responsible_role, inspector_role, active
     area.responsible_id = responsible.id if responsible else None
@@ -225,7 +225,6 @@ def run_key(area_id: int, day: date) -> str:
 def plan_inspections(session: Session, day: date):
     """The morning's inspection card of every active area, for its inspector (or the least loaded of the
     inspector's role). The tick asks on every run, so an area added during the day gets its card too."""
-    from careboard.services.care_rules import Planned
     areas = session.execute(select(ChecklistArea.id, ChecklistArea.name, ChecklistArea.inspector_role,
                                    ChecklistArea.inspector_id).where(ChecklistArea.active.is_(True))
                             .order_by(ChecklistArea.position, ChecklistArea.id)).all()
@@ -302,7 +301,7 @@ def _ensure_may_answer(session: Session, actor: User, run: ChecklistRun) -> None
     if run.status != RunStatus.OPEN.value:
         raise DomainError(_("This checklist was submitted already and can no longer be changed."))
     if not may_answer(actor, run, run_card(session, run)):
-        raise board_service.Forbidden(f"run {run.id}")
+        raise Forbidden(f"run {run.id}")
 
 
 def answer_item(session: Session, run: ChecklistRun, answer: RunAnswer, *, actor: User, result: str | None,
@@ -389,13 +388,11 @@ def _responsible(session: Session, area: ChecklistArea) -> User | None:
     person = session.get(User, area.responsible_id) if area.responsible_id else None
     if person is not None and person.active and person.role == area.responsible_role:
         return person
-    from careboard.services.care_rules import Assigner
     return Assigner(session).pick(area.responsible_role, None)
 
 
 def rectification_due(day: date, s: StoreSettings) -> datetime:
     """End of the day `rectification_days` after the run's day (default: the end of the next day)."""
-    from careboard.services.care_rules import due_at
     return due_at(day + timedelta(days=s.rectification_days), s.zone)
 
 
@@ -426,7 +423,7 @@ def add_after_photo(session: Session, card: Card, answer: RunAnswer, *, actor: U
     """The responsible person's "after" photo while the rectification is open: every check first, the
     files last, as for `add_before_photo`."""
     if not policy.can_change_card(actor, card):
-        raise board_service.Forbidden(card.id)
+        raise Forbidden(card.id)
     if card.column in (Column.WAITING.value, Column.DONE.value):
         raise DomainError(_("This rectification is waiting for verification or done; it takes no more photos."))
     if answer.rectification_card_id != card.id:
@@ -439,9 +436,9 @@ def complete_rectification(session: Session, card: Card, answer: RunAnswer, *, a
                            note: str | None) -> Card:
     """The responsible person's part: with at least one "after" photo, to Waiting for the supervisor."""
     if card.version != seen_version:
-        raise board_service.Conflict(card)
+        raise Conflict(card)
     if not policy.can_change_card(actor, card):
-        raise board_service.Forbidden(card.id)
+        raise Forbidden(card.id)
     if card.column in (Column.WAITING.value, Column.DONE.value):
         raise DomainError(_("This rectification was sent for verification already."))
     if not photos_of(session, [answer.id], PhotoStage.AFTER)[answer.id]:
@@ -458,9 +455,9 @@ def complete_rectification(session: Session, card: Card, answer: RunAnswer, *, a
 
 def verify_rectification(session: Session, card: Card, *, actor: User, seen_version: int) -> Card:
     if not policy.can_verify_rectification(actor):
-        raise board_service.Forbidden(card.id)
+        raise Forbidden(card.id)
     if card.version != seen_version:
-        raise board_service.Conflict(card)
+        raise Conflict(card)
     if card.column != Column.WAITING.value:
         raise DomainError(_("Only a rectification waiting for verification can be verified."))
     return board_service.complete_card(session, card, actor=actor, seen_version=seen_version,
@@ -470,9 +467,9 @@ def verify_rectification(session: Session, card: Card, *, actor: User, seen_vers
 def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, seen_version: int,
               reason: str) -> Card:
     if not policy.can_verify_rectification(actor):
-        raise board_service.Forbidden(card.id)
+        raise Forbidden(card.id)
     if card.version != seen_version:
-        raise board_service.Conflict(card)
+        raise Conflict(card)
     if card.column != Column.WAITING.value:
         raise DomainError(_("Only a rectification waiting for verification can be sent back."))
     reason = (reason or "").strip()
@@ -486,7 +483,7 @@ def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, s
     return card
 
 
-def check_done(session: Session, card: Card, actor: User) -> None:
+def check_done(session: Session, card: Card, actor: User, note: str | None = None) -> None:
     """The board asks before a card of the checklist goes to Done by a drag or the Done button."""
     if card.kind == CardKind.INSPECTION.value:
         run = run_of_card(session, card.id)
@@ -500,6 +497,10 @@ def check_done(session: Session, card: Card, actor: User) -> None:
             raise DomainError(_("A supervisor verifies a rectification: send it with its “after” photo."))
         if not photos_of(session, [answer.id], PhotoStage.AFTER)[answer.id]:
             raise DomainError(_("This rectification has no “after” photo yet."))
+
+
+board_service.register_workflow((CardKind.INSPECTION, CardKind.RECTIFICATION),
+                                board_service.Workflow(completion="checklist", check_done=check_done))
 
 
 # ---------------------------------------------------------------- history and figures
@@ -640,7 +641,7 @@ def checklist_completion_by_person(session: Session, *, start: date, end: date, 
     if person_ids is not None:
         query = query.where(Card.assignee_id.in_(person_ids))
     return _per_person(session.execute(query),
-                       lambda r: r.submitted_at is not None and r.submitted_at.astimezone(s.zone).date() <= r.day)
+                       lambda r: r.submitted_at is not None and dates.local_date(r.submitted_at, s.zone) <= r.day)
 
 
 def checklist_completion(session: Session, *, start: date, end: date, s: StoreSettings,

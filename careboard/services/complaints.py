@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from careboard import policy
-from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Department, Level,
-                              Notification, Role, User)
-from careboard.services import DomainError
+from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Customer, Department,
+                              Level, Notification, Role, User, Vehicle)
 from careboard.services import board as board_service
+from careboard.services import customers
+from careboard.services.assigner import open_load
+from careboard.services.errors import Conflict, DomainError, FollowsComplaint, Forbidden, IllegalStep
 from careboard.services.settings import StoreSettings
 from careboard.services.texts import is_visible
 
@@ -36,19 +38,6 @@ STAMP = {S.RESPONDED: "responded_at", S.HANDED_OFF: "handed_off_at", S.SOLUTION_
          S.RESOLVED: "resolved_at", S.CLOSED: "closed_at"}
 BOARD_COLUMN = {S.RECEIVED: Column.TODO, S.RESPONDED: Column.DOING, S.HANDED_OFF: Column.DOING,
                 S.SOLUTION_PROPOSED: Column.DOING, S.RESOLVED: Column.WAITING}
-
-
-class IllegalStep(DomainError):
-    """A step the workflow does not allow from where the complaint is."""
-
-
-class FollowsComplaint(DomainError):
-    """A change of a complaint's card on the board that only the complaint's steps may make."""
-
-    def __init__(self, complaint_id: int):
-        super().__init__(_("This card follows complaint #%(id)d and changes only through its steps: "
-                           "open the complaint to move it on.", id=complaint_id))
-        self.complaint_id = complaint_id
 
 
 # ---------------------------------------------------------------- the clock
@@ -109,7 +98,7 @@ def log_complaint(session: Session, *, actor: User, channel: str, category: str,
 
 
 def _least_loaded_supervisor(session: Session) -> User | None:
-    load = board_service.open_load(session, Role.CS_SUPERVISOR.value)
+    load = open_load(session, Role.CS_SUPERVISOR.value)
     return session.get(User, min(load, key=lambda uid: (load[uid], uid))) if load else None
 
 
@@ -134,13 +123,18 @@ def check_card_change(session: Session, card: Card, *, to_column: str | None) ->
         raise FollowsComplaint(complaint.id)
 
 
+board_service.register_workflow((CardKind.COMPLAINT,), board_service.Workflow(
+    completion="complaint", check_move=lambda session, card, to_column: check_card_change(session, card,
+                                                                                          to_column=to_column)))
+
+
 def _card(session: Session, complaint: Complaint) -> Card:
     return board_service.get_card(session, complaint.card_id)
 
 
 def _check(complaint: Complaint, seen_version: int) -> None:
     if seen_version is None or complaint.version != int(seen_version):
-        raise board_service.Conflict(complaint)
+        raise Conflict(complaint)
 
 
 def _move(session: Session, complaint: Complaint, card: Card, *, actor: User, to: ComplaintStatus, now: datetime,
@@ -167,7 +161,7 @@ def advance(session: Session, complaint: Complaint, *, actor: User, to: Complain
     to = S(to)
     card = _card(session, complaint)
     if not policy.can_move_complaint(actor, card):
-        raise board_service.Forbidden(complaint.id)
+        raise Forbidden(complaint.id)
     if NEXT.get(S(complaint.status)) is not to:
         raise IllegalStep(_("A complaint that is “%(now)s” cannot go to “%(to)s”.",
                             now=S(complaint.status).label, to=to.label))
@@ -200,13 +194,13 @@ def second_callback(session: Session, complaint: Complaint, *, actor: User, sati
         raise IllegalStep(_("The second callback comes after the complaint is resolved."))
     if satisfied:
         if not policy.can_close_complaint(actor):
-            raise board_service.Forbidden(complaint.id)
+            raise Forbidden(complaint.id)
         _move(session, complaint, card, actor=actor, to=S.CLOSED, now=now, note=note, s=s)
         board_service.complete_card(session, card, actor=actor, seen_version=card.version,
                                     note=note or _("Closed after the second callback."))
     else:
         if not policy.can_move_complaint(actor, card):
-            raise board_service.Forbidden(complaint.id)
+            raise Forbidden(complaint.id)
         complaint.reopen_count += 1
         _move(session, complaint, card, actor=actor, to=S.HANDED_OFF, now=now,
               note=note or _("Reopened: the customer is still unhappy."), s=s)
@@ -216,7 +210,7 @@ def second_callback(session: Session, complaint: Complaint, *, actor: User, sati
 def change_deadline(session: Session, complaint: Complaint, *, actor: User, due: datetime, seen_version: int) -> None:
     _check(complaint, seen_version)
     if not policy.can_close_complaint(actor):
-        raise board_service.Forbidden(complaint.id)
+        raise Forbidden(complaint.id)
     if S(complaint.status) is S.CLOSED:
         raise IllegalStep(_("A closed complaint has no deadline."))
     complaint.deadline_override = due
@@ -251,7 +245,7 @@ def unread_notifications(user: User):
 
 def mark_read(session: Session, notification: Notification, *, user: User, now: datetime) -> None:
     if notification.user_id != user.id:
-        raise board_service.Forbidden(notification.id)
+        raise Forbidden(notification.id)
     notification.read_at = notification.read_at or now
 
 
@@ -300,8 +294,6 @@ def figures(session: Session, *, start: datetime, end: datetime, s: StoreSetting
 def resolve_customer(session: Session, lookup: str | None, name: str | None):
     """The customer a caller names by phone or plate; a new customer when a phone and a name are given
     and nobody has that phone; None when nothing is given. Raises FieldError for a bad phone or plate."""
-    from careboard.models import Customer, Vehicle
-    from careboard.services import customers
     lookup = (lookup or "").strip()
     if not lookup:
         return None
@@ -353,7 +345,6 @@ def list_complaints(session: Session, filters: ComplaintFilters, *, now: datetim
 
 
 def steps_of(session: Session, complaint: Complaint) -> list[ComplaintStep]:
-    from sqlalchemy.orm import selectinload
     return session.scalars(select(ComplaintStep).where(ComplaintStep.complaint_id == complaint.id)
                            .options(selectinload(ComplaintStep.actor)).order_by(ComplaintStep.id)).all()
 

@@ -17,6 +17,10 @@ checked as it is read, then applied with the rows of its chunk (CHUNK_ROWS) thro
 the `new_*` / `assign_*` helpers of `services.customers`, with two flushes per chunk; the duplicate
 checks are answered from ids and keys kept for the whole file (never ORM objects). Timings:
 bench/import_bench.py and bench/README.md.
+
+Longer than 500 lines because the import is one transaction with one set of duplicate checks: reading,
+the row checks and the chunked writes share the ids and keys kept for the whole file, and splitting them
+would hand that state between modules. The bounds checked before any parsing are apart, in import_limits.py.
 """
 from __future__ import annotations
 
@@ -35,18 +39,19 @@ from xml.etree.ElementTree import ParseError
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, scoped_session
 
 from careboard import dates
 from careboard.models import Customer, Sale, ServiceVisit, User, Vehicle
-from careboard.services import DomainError
+from careboard.services.errors import FieldError, ImportRefused
 from careboard.services.import_limits import (SAMPLE_BYTES, ImportLimits, Unreadable, bounded_lines, bounded_records,
                                               check_workbook, misdecoded, too_many_rows)
-from careboard.services.customers import (FieldError, assign_customer, assign_vehicle, check_birthday, check_dates,
-                                          format_plate, new_customer, new_sale, new_vehicle, new_visit,
-                                          normalize_mobile, normalize_plate, normalize_vin, record_sale, record_visit,
-                                          require_name)
+from careboard.services.customers import (assign_customer, assign_vehicle, check_birthday, check_dates, format_plate,
+                                          new_customer, new_sale, new_vehicle, new_visit, normalize_mobile,
+                                          normalize_plate, normalize_vin, record_sale, record_visit, require_name)
 
 PREVIEW_ROWS = 50            # planned rows shown by a dry run
 SAMPLE_ROWS = 5              # data rows shown as read (after the header), so a wrong encoding shows at once
@@ -190,15 +195,6 @@ class ImportReport:
                    preview=[PlannedRow(line, name, mobile, vehicle, customer, change, day(sale), day(visit))
                             for line, name, mobile, vehicle, customer, change, sale, visit in data["preview"]],
                    sample=[(line, cells) for line, cells in data["sample"]])
-
-
-class ImportRefused(DomainError):
-    """The file has bad rows (or could not be read): nothing was imported. Carries the report."""
-
-    def __init__(self, report: ImportReport):
-        super().__init__(_("The file was not imported: %(errors)d errors. Nothing was changed.",
-                           errors=len(report.errors)))
-        self.report = report
 
 
 # ---------------------------------------------------------------- use cases
@@ -385,8 +381,6 @@ def _csv_records(path: Path, encoding: str, limits: ImportLimits) -> Iterator[tu
 
 def _xlsx_records(path: Path, limits: ImportLimits) -> Iterator[tuple[int, tuple]]:
     """The first sheet's rows. check_workbook has bounded its rows, columns and texts beforehand."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     not_a_workbook = _("This is not an Excel workbook (.xlsx) that can be read.")
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard.dates import OUT_OF_RANGE, in_range
 from careboard.models import Card, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
-from careboard.services import DomainError
+from careboard.services.errors import FieldError
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")                      # mainland China mobile numbers
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")                # 17 characters, never I, O or Q
@@ -24,14 +24,6 @@ PLATE = re.compile(r"^[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}$")  # 沪AD1234, 京AD12
 # Roles that phone customers see their numbers; everyone else sees 138****1234.
 CALLING_ROLES = {Role.CARE_DIRECTOR, Role.CS_SUPERVISOR, Role.SALES_CARE, Role.AFTERSALES_CARE,
                  Role.PHONE_RECEPTION, Role.AFTERSALES_SERVICE, Role.INSURANCE_RENEWAL, Role.DELIVERY}
-
-
-class FieldError(DomainError):
-    """A value refused, with the field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 # ---------------------------------------------------------------- normalising and checking values

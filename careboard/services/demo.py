@@ -1,11 +1,21 @@
 """Demo data: the store and one account per role, all with the password `careboard-demo`."""
 from __future__ import annotations
 
+import io
+import random
+from datetime import date, timedelta
+
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careboard.models import Level, Role, Setting, User
-from careboard.services import DomainError, accounts
+from careboard import dates, policy
+from careboard.dates import birthday_in
+from careboard.dbtypes import utcnow
+from careboard.models import Card, ChecklistRun, Complaint, Customer, KpiEntry, Level, Result, Role, Setting, User
+from careboard.services import accounts, board, checklist, complaints, customers, kpi, kpi_engine, planning, settings
+from careboard.services import tick as tick_service
+from careboard.services.errors import DomainError
 
 DEMO_PASSWORD = "careboard-demo"
 DEMO_STORE_NAME = "星辰汽车 4S 店"
@@ -62,9 +72,7 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
     created += load_complaint_demo(session)
     created += load_checklist_demo(session)
     created += load_scorecard_demo(session)
-    from careboard.dbtypes import utcnow
-    from careboard.services import care_rules
-    report = care_rules.tick(session, now=utcnow())
+    report = tick_service.tick(session, now=utcnow())
     if report.created:
         created.append(f"{len(report.created)} cards from the care rules (tick)")
     return created
@@ -157,11 +165,6 @@ def demo_source(title: str) -> str:
 
 def load_board_demo(session: Session) -> list[str]:
     """A day's worth of cards across the roles, a few of them overdue. Skipped if the demo cards exist."""
-    from datetime import timedelta
-
-    from careboard.dbtypes import utcnow
-    from careboard.models import Card
-    from careboard.services import board
     if session.scalar(select(Card.id).where(Card.rule_key.like("demo:%")).limit(1)) is not None:
         return []
     now = utcnow().replace(second=0, microsecond=0)
@@ -207,7 +210,6 @@ DEMO_CUSTOMERS = 300
 
 def next_anniversary(day, today):
     """The next yearly date of `day` after today (insurance renews on the delivery's anniversary)."""
-    from careboard.services.care_rules import birthday_in
     this_year = birthday_in(today.year, day)
     return this_year if this_year > today else birthday_in(today.year + 1, day)
 
@@ -215,11 +217,6 @@ def next_anniversary(day, today):
 def load_customer_demo(session: Session, *, today=None, count: int = DEMO_CUSTOMERS) -> list[str]:
     """About 300 customers with deliveries and service visits over the past years, so that `tick` makes
     a realistic day of callbacks and reminders. Skipped when the store has customers already."""
-    import random
-    from datetime import date, timedelta
-
-    from careboard.models import Customer
-    from careboard.services import customers
     if session.scalar(select(Customer.id).limit(1)) is not None:
         return []
     rng = random.Random(20261125)
@@ -279,11 +276,6 @@ DEMO_COMPLAINTS = [
 
 def load_complaint_demo(session: Session) -> list[str]:
     """A dozen complaints in various steps, two of them overdue. Skipped when complaints exist."""
-    from datetime import timedelta
-
-    from careboard.dbtypes import utcnow
-    from careboard.models import Complaint
-    from careboard.services import complaints, settings
     if session.scalar(select(Complaint.id).limit(1)) is not None:
         return []
     s = settings.load(session)
@@ -312,9 +304,6 @@ def load_complaint_demo(session: Session) -> list[str]:
 
 def demo_photo(seed: int) -> bytes:
     """A stand-in for a tablet photo: a grey scene with a red mark where the fault is."""
-    import io
-
-    from PIL import Image, ImageDraw
     image = Image.new("RGB", (640, 480), (180 + seed % 40, 182, 186))
     draw = ImageDraw.Draw(image)
     x, y = 120 + (seed * 53) % 360, 100 + (seed * 31) % 240
@@ -328,13 +317,6 @@ def demo_photo(seed: int) -> bytes:
 def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
     """The default 5S areas and the last `days` days of checks: mostly passes, a few failed items with
     photos, their rectifications mostly put right and verified. Skipped when runs exist."""
-    import io
-    import random
-    from datetime import timedelta
-
-    from careboard.dbtypes import utcnow
-    from careboard.models import ChecklistRun, Result
-    from careboard.services import board, care_rules, checklist, settings
     made = checklist.ensure_default_areas(session)
     created = [f"{made} 5S areas"] if made else []
     if session.scalar(select(ChecklistRun.id).limit(1)) is not None:
@@ -344,16 +326,16 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
     if boss is None:
         return created
     rng = random.Random(5)
-    today = board.today(utcnow(), s)
+    today = dates.local_date(utcnow(), s.zone)
     runs = 0
     for back in range(days, 0, -1):
         day = today - timedelta(days=back)
-        cards = care_rules.create_planned(session, checklist.plan_inspections(session, day), s)
+        cards = planning.create_planned(session, checklist.plan_inspections(session, day), s)
         for run in checklist.create_runs(session, cards):
             run = checklist.get_run(session, run.id)
             card = board.get_card(session, run.card_id)
             inspector = card.assignee or boss
-            morning = care_rules.due_at(day, s.zone) - timedelta(hours=14, minutes=rng.randint(0, 90))
+            morning = dates.due_at(day, s.zone) - timedelta(hours=14, minutes=rng.randint(0, 90))
             for answer in run.answers:
                 roll = rng.random()
                 result = Result.FAIL if roll < 0.07 else Result.NA if roll < 0.1 else Result.PASS
@@ -383,21 +365,20 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
 
 def demo_value(metric, rng):
     """A plausible month's figure for an entered metric of any rule."""
-    from careboard.services import kpi_engine as e
     spec = metric.spec
-    if metric.rule == e.LINEAR:
+    if metric.rule == kpi_engine.LINEAR:
         low, high = float(min(spec.floor, spec.target)), float(max(spec.floor, spec.target))
         value = rng.uniform(low + (high - low) * 0.6, high * 1.02) if spec.target > spec.floor else \
             rng.uniform(low * 0.9, low + (high - low) * 0.4)
         return round(value, 3 if metric.unit == "rate" else 1)
-    if metric.rule == e.WEIGHTED_RATES:
+    if metric.rule == kpi_engine.WEIGHTED_RATES:
         return {p.code: round(rng.uniform(0.7, 1.05), 2) for p in spec.parts}
-    if metric.rule == e.BAND_INTERPOLATED:
+    if metric.rule == kpi_engine.BAND_INTERPOLATED:
         return rng.choice((8, 15, 25, 35, 45))
-    if metric.rule == e.JUDGED:
+    if metric.rule == kpi_engine.JUDGED:
         band = rng.choice([b for b in spec.bands if b.max > 0] or list(spec.bands))
         return {"band": band.code, "value": float(band.max if rng.random() < 0.5 else band.min)}
-    if metric.rule == e.COEFFICIENT:
+    if metric.rule == kpi_engine.COEFFICIENT:
         thresholds = [float(step.min) for step in spec.steps if step.min is not None]
         return rng.choice(thresholds) if thresholds else None
     return None                                              # a gate reads another metric's value
@@ -406,12 +387,6 @@ def demo_value(metric, rng):
 def load_scorecard_demo(session: Session) -> list[str]:
     """Last month's figures for everyone with a template, finalized by the director; this month's for the
     customer-service supervisor only (the others are still to be entered). Skipped when entries exist."""
-    import random
-
-    from careboard import policy
-    from careboard.dbtypes import utcnow
-    from careboard.models import KpiEntry
-    from careboard.services import board, kpi, settings
     if session.scalar(select(KpiEntry.id).limit(1)) is not None:
         return []
     boss = session.scalar(select(User).where(User.username == "supervisor"))
@@ -420,8 +395,8 @@ def load_scorecard_demo(session: Session) -> list[str]:
         return []
     s = settings.load(session)
     rng = random.Random(11)
-    this_month = kpi.month_of(board.today(utcnow(), s))
-    last_month = kpi.previous_months(this_month, 2)[0]
+    this_month = dates.month_of(dates.local_date(utcnow(), s.zone))
+    last_month = dates.previous_months(this_month, 2)[0]
     people = kpi.scorable_people(session)
     admin = session.scalar(select(User).where(User.username == "admin"))
     for month, members in ((last_month, people), (this_month, [boss])):

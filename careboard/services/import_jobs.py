@@ -3,7 +3,7 @@ confirmed, the import run outside the request, and the supervisor follows a prog
 leave and come back to. Only the uploader sees or confirms their job.
 
 Why a thread and the database, not a job library. The app already does its one kind of background work
-this way: the care rules' tick runs in a daemon thread started from a request (care_rules.maybe_tick)
+this way: the care rules' tick runs in a daemon thread started from a request (runner.maybe_tick)
 and from `flask tick` by cron. An import is the same shape: a few a month, one at a time, minutes long, on
 the one server that also keeps the upload (instance/imports/). A job library (RQ, Celery, Dramatiq, Huey)
 would add a broker or a worker process to install, run and watch on the dealership's single box for that.
@@ -37,8 +37,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from careboard.dbtypes import utcnow
+from careboard.extensions import db
 from careboard.models import ImportJob, JobPhase, JobStatus, User
 from careboard.services import customer_import
+from careboard.services.errors import ImportRefused
 
 STALE_SECONDS = 5 * 60          # a running job without a heartbeat for this long has stopped
 KEEP_SECONDS = 24 * 3600        # a checked upload not confirmed within a day expires
@@ -131,7 +133,6 @@ def start(app: Flask, session_factory: Callable[[], Session]) -> None:
 
 
 def _in_background(app: Flask) -> None:
-    from careboard.extensions import db
     with app.app_context():
         try:
             run_pending(lambda: db.session)
@@ -198,7 +199,7 @@ def _run_phase(session: Session, job: ImportJob, upload: Path, beat: _Heartbeat)
         return
     try:
         report = customer_import.apply_import(session, upload, progress=beat)
-    except customer_import.ImportRefused as refused:          # changed since the check: nothing imported
+    except ImportRefused as refused:          # changed since the check: nothing imported
         session.rollback()
         job = session.get(ImportJob, job.id)
         _end(job, JobStatus.DONE, report=refused.report)

@@ -32,6 +32,9 @@ from pathlib import Path
 from xml.parsers import expat
 
 from flask import current_app, has_app_context
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.xml.constants import SHARED_STRINGS
 from flask_babel import gettext as _
 
 CHUNK_BYTES = 64 * 1024            # what expat is fed at a time
@@ -151,9 +154,6 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ImportLimits) -> None
 def _find_parts(path: Path) -> tuple[str, str | None]:
     """(the first worksheet, the shared strings or None), found as openpyxl finds them. Reads only the
     small parts checked above (content types, workbook, its relations)."""
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.utils.exceptions import InvalidFileException
-    from openpyxl.xml.constants import SHARED_STRINGS
 
     try:
         reader = ExcelReader(path, read_only=True)

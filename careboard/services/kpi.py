@@ -7,71 +7,26 @@ import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.models import (Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate,
                               Level, User)
-from careboard.services import DomainError, checklist, complaints, kpi_engine
-from careboard.services import board as board_service
+from careboard.services import checklist, complaints, kpi_engine
+from careboard.services.errors import Conflict, DomainError, Forbidden, MonthClosed, TemplateError
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.services.settings import StoreSettings
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 GREETINGS = ("birthday", "holiday")
 OPEN, FINALIZED = "open", "finalized"
-
-
-class MonthClosed(DomainError):
-    """The month is finalized: its figures are read-only until the director reopens it."""
-
-
-# ---------------------------------------------------------------- months
-
-
-def parse_month(text: str) -> tuple[int, int]:
-    match = MONTH.match(text or "")
-    if not match:
-        raise DomainError(_("A month is written YYYY-MM, e.g. 2026-11."))
-    if dates.parse_month(text) is None:                     # the one date rule: 1900–2100
-        raise DomainError(str(dates.OUT_OF_RANGE))
-    return int(match.group(1)), int(match.group(2))
-
-
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def month_days(month: str) -> tuple[date, date]:
-    """The first and the last day of a month."""
-    year, number = parse_month(month)
-    first = date(year, number, 1)
-    following = date(year + (number == 12), number % 12 + 1, 1)
-    return first, following - timedelta(days=1)
-
-
-def month_bounds(month: str, s: StoreSettings) -> tuple[datetime, datetime]:
-    """[start, end) of a month in the store's time zone, as aware datetimes."""
-    first, last = month_days(month)
-    start = datetime.combine(first, time.min, tzinfo=s.zone)
-    return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=s.zone)
-
-
-def previous_months(month: str, count: int) -> list[str]:
-    """`count` months ending with `month`, oldest first."""
-    year, number = parse_month(month)
-    out = []
-    for _n in range(count):
-        out.append(f"{year:04d}-{number:02d}")
-        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
-    return out[::-1]
 
 
 # ---------------------------------------------------------------- templates
@@ -98,9 +53,9 @@ def template_for(session: Session, role: str) -> kpi_engine.Template | None:
 def save_template(session: Session, *, actor: User, role: str, data: dict, seen_version: int | None) -> KpiTemplate:
     """Validated before anything is stored; a stale form (another director's save in between) is refused."""
     if not policy.can_edit_kpi(actor):
-        raise board_service.Forbidden("kpi template")
+        raise Forbidden("kpi template")
     if not isinstance(data, dict) or data.get("role") != role:
-        raise kpi_engine.TemplateError(_("The template's role must be %(role)s.", role=role))
+        raise TemplateError(_("The template's role must be %(role)s.", role=role))
     template = kpi_engine.validate_template(data)
     row = template_row(session, role)
     if row is None:
@@ -108,7 +63,7 @@ def save_template(session: Session, *, actor: User, role: str, data: dict, seen_
         session.add(row)
     else:
         if seen_version is not None and row.version != seen_version:
-            raise board_service.Conflict(row)
+            raise Conflict(row)
         row.definition = template.to_dict()
         row.updated_at = utcnow()
         row.updated_by_id = actor.id
@@ -279,7 +234,7 @@ assert set(MEASURE_FUNCTIONS) == set(kpi_engine.MEASURES)
 def measure(session: Session, code: str, user_ids: list[int], month: str, *, s: StoreSettings,
             now: datetime | None = None, cache: dict | None = None) -> dict[int, Measure]:
     """One measured metric for some people and a month: the one function each metric has."""
-    start, end = month_bounds(month, s)
+    start, end = dates.month_bounds(month, s.zone)
     return MEASURE_FUNCTIONS[code](session, list(user_ids), start, end, s=s, now=now or utcnow(),
                                    cache={} if cache is None else cache)
 
@@ -307,8 +262,8 @@ def save_entries(session: Session, *, actor: User, person: User, month: str, val
     """The supervisor's figures for one person's month, all or nothing: every value is checked by the
     engine (a judged value outside its band's range is refused) before any is stored."""
     if not policy.can_enter_kpi(actor, person):
-        raise board_service.Forbidden("kpi entries")
-    parse_month(month)
+        raise Forbidden("kpi entries")
+    dates.require_month(month)
     if is_finalized(session, month):
         raise MonthClosed(_("%(month)s is finalized: reopen it before changing its figures.", month=month))
     template = template_for(session, person.role)
@@ -416,7 +371,7 @@ def trend(session: Session, person: User, month: str, *, s: StoreSettings,
     """The person's total for each of the `months` months ending with `month`; None for a month with
     nothing entered and nothing due (before the person started, or before CareBoard)."""
     points = []
-    for m in previous_months(month, months):
+    for m in dates.previous_months(month, months):
         [card] = scorecards(session, [person], m, s=s) or [None]
         points.append((m, card.total if card and card.has_data else None))
     return points
@@ -428,8 +383,8 @@ def trend(session: Session, person: User, month: str, *, s: StoreSettings,
 def finalize(session: Session, *, actor: User, month: str, s: StoreSettings, note: str | None = None) -> int:
     """Freeze the month's scorecards and record who did it. Returns how many were frozen."""
     if not policy.can_finalize_kpi(actor):
-        raise board_service.Forbidden("finalize")
-    parse_month(month)
+        raise Forbidden("finalize")
+    dates.require_month(month)
     row = month_row(session, month)
     if row is not None and row.status == FINALIZED:
         raise DomainError(_("%(month)s is finalized already.", month=month))
@@ -449,7 +404,7 @@ def finalize(session: Session, *, actor: User, month: str, s: StoreSettings, not
 
 def reopen(session: Session, *, actor: User, month: str, reason: str) -> None:
     if not policy.can_finalize_kpi(actor):
-        raise board_service.Forbidden("reopen")
+        raise Forbidden("reopen")
     row = month_row(session, month)
     if row is None or row.status != FINALIZED:
         raise DomainError(_("%(month)s is not finalized.", month=month))
@@ -462,7 +417,6 @@ def reopen(session: Session, *, actor: User, month: str, reason: str) -> None:
 
 
 def month_events(session: Session, month: str) -> list[KpiMonthEvent]:
-    from sqlalchemy.orm import selectinload
     return session.scalars(select(KpiMonthEvent).options(selectinload(KpiMonthEvent.actor))
                            .where(KpiMonthEvent.month == month).order_by(KpiMonthEvent.at, KpiMonthEvent.id)).all()
 

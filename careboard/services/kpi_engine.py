@@ -53,6 +53,10 @@ can be shown, and `Computation.complete` says whether it is final. Inputs for co
 know are ignored and listed in `Computation.ignored` (a template edited after the month was entered).
 Arithmetic is Decimal throughout (floats are read as written, 0.9 not 0.90000000000000002); scores
 are kept exact and rounded half-up to one decimal only for display.
+
+Longer than 500 lines because it is the seven scoring rules, each with its validation beside its score:
+a rule's params are checked where they are used, so a template the validator accepts is one `compute` can
+score. It imports nothing of CareBoard but the domain errors and is tested on its own (tests/test_kpi_engine.py).
 """
 from __future__ import annotations
 
@@ -64,8 +68,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from careboard.services.errors import InputError, TemplateError
 
-from careboard.services import DomainError
 
 LINEAR = "linear"
 WEIGHTED_RATES = "weighted_rates"
@@ -92,18 +96,6 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 TENTH = Decimal("0.1")
 CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-
-class TemplateError(DomainError):
-    """The template cannot be used; `problems` lists every message, str() joins them."""
-
-    def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__(" ".join(self.problems))
-
-
-class InputError(DomainError):
-    """A month's input for one metric is refused; the message names the metric and what is allowed."""
 
 
 # ---------------------------------------------------------------- numbers

@@ -31,16 +31,12 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from careboard.models import Photo, User
-from careboard.services import DomainError
+from careboard.services.errors import PhotoRefused
 
 THUMB_SIDE = 360
 JPEG_QUALITY = 85
 RESIZED_AS_IS = ("L", "RGB", "RGBA", "LA", "CMYK")     # modes scaled down as decoded; others are converted first
 _WRITTEN = "careboard.photos.written"                  # session.info: files written in the open transaction
-
-
-class PhotoRefused(DomainError):
-    """The upload is not a photo we keep; the message says why. Nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ def accepted_formats() -> tuple[str, ...]:
     that iPads and many phones need registered once, on the first upload rather than at import."""
     Image.init()
     try:
-        from pillow_heif import register_heif_opener
+        from pillow_heif import register_heif_opener   # here: registered on the first upload, not at import
     except ImportError:                    # pragma: no cover - pillow-heif is a dependency
         return ("JPEG", "PNG", "WEBP")
     register_heif_opener()

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from careboard import dates
 from careboard.models import Column, Role, User
 from careboard.models.reports import KINDS, MONTHLY, WEEKLY, Report
-from careboard.services import DomainError, checklist, complaints, kpi, review, workbooks
+from careboard.services import checklist, complaints, kpi, review, workbooks
+from careboard.services.errors import DomainError
 from careboard.services.settings import StoreSettings
 
 # ---------------------------------------------------------------- periods
@@ -30,10 +32,10 @@ def check_period(kind: str, period: str, *, s: StoreSettings, now: datetime) -> 
         raise DomainError(_("Choose a weekly or a monthly report."))
     try:
         if kind == WEEKLY:
-            _start, end = review.week_bounds(period, s)
+            _start, end = dates.week_bounds(period, s.zone)
         else:
-            kpi.parse_month(period)
-            _start, end = kpi.month_bounds(period, s)
+            dates.require_month(period)
+            _start, end = dates.month_bounds(period, s.zone)
     except (ValueError, OverflowError):
         raise DomainError(_("There is no period %(period)s.", period=period)) from None
     if end > now:
@@ -44,9 +46,9 @@ def check_period(kind: str, period: str, *, s: StoreSettings, now: datetime) -> 
 def due_periods(*, now: datetime, s: StoreSettings) -> list[tuple[str, str]]:
     """What the reports of `now` are: the week before the current one (from Monday 00:00 store time) and the
     month before the current one (from the 1st, which is before the 5th)."""
-    today = now.astimezone(s.zone).date()
-    return [(WEEKLY, review.shift_week(review.week_of(today), -1)),
-            (MONTHLY, kpi.previous_months(kpi.month_of(today), 2)[0])]
+    today = dates.local_date(now, s.zone)
+    return [(WEEKLY, dates.shift_week(dates.week_of(today), -1)),
+            (MONTHLY, dates.previous_months(dates.month_of(today), 2)[0])]
 
 
 # ---------------------------------------------------------------- figures
@@ -115,8 +117,8 @@ def weekly_figures(session: Session, week: str, *, s: StoreSettings, now: dateti
 def monthly_figures(session: Session, month: str, *, s: StoreSettings, now: datetime) -> dict:
     """The month's complaints, 5S checks and rectifications, callbacks of everyone with a scorecard, and
     the ranked scorecards (frozen if the month is finalized)."""
-    start, end = kpi.month_bounds(month, s)
-    first, last = kpi.month_days(month)
+    start, end = dates.month_bounds(month, s.zone)
+    first, last = dates.month_days(month)
     c = complaints.figures(session, start=start, end=end, s=s)
     checks = checklist.checklist_completion(session, start=first, end=last, s=s)
     rectified = checklist.rectification_on_time(session, start=start, end=end, now=now)

@@ -4,7 +4,7 @@ in the store's time zone."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -13,41 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 from careboard import dates
 from careboard.models import Card, CardKind, ChecklistArea, Complaint, ComplaintStep, Result, RunAnswer, User
 from careboard.models.checklist import ChecklistRun
-from careboard.services import DomainError, checklist, complaints, kpi
+from careboard.services import board, checklist, complaints, kpi
+from careboard.services.errors import DomainError
 from careboard.services.settings import StoreSettings
-
-# ---------------------------------------------------------------- weeks
-
-
-def parse_week(text: str) -> date:
-    """The Monday of an ISO week written 2026-W47."""
-    match = dates.WEEK.match(text or "")
-    if not match:
-        raise DomainError(_("A week is written YYYY-Www, e.g. 2026-W47."))
-    try:
-        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
-        raise DomainError(_("There is no week %(week)s.", week=text)) from None
-    if not dates.in_range(monday):                          # the one date rule: 1900–2100
-        raise DomainError(str(dates.OUT_OF_RANGE))
-    return monday
-
-
-def week_of(day: date) -> str:
-    year, week, _weekday = day.isocalendar()
-    return f"{year:04d}-W{week:02d}"
-
-
-def week_bounds(week: str, s: StoreSettings) -> tuple[datetime, datetime]:
-    """[Monday 00:00, next Monday 00:00) in the store's time zone."""
-    monday = parse_week(week)
-    start = datetime.combine(monday, time.min, tzinfo=s.zone)
-    return start, start + timedelta(days=7)
-
-
-def shift_week(week: str, weeks: int) -> str:
-    return week_of(parse_week(week) + timedelta(weeks=weeks))
-
 
 # ---------------------------------------------------------------- the sections
 
@@ -240,8 +208,7 @@ def action_items(session: Session, week: str) -> list[Card]:
 def create_action(session: Session, *, actor: User, week: str, title: str, owner: User | None,
                   due_at: datetime | None, details: str = "") -> Card:
     """An improvement card (PDCA) made at the review, for its owner; next week's review lists it again."""
-    from careboard.services import board
-    parse_week(week)
+    dates.require_week(week)
     if not (title or "").strip():
         raise DomainError(_("Say what is to be improved."))
     return board.create_card(session, actor=actor, kind=CardKind.TASK, title=title, role=(owner or actor).role,
@@ -249,9 +216,9 @@ def create_action(session: Session, *, actor: User, week: str, title: str, owner
 
 
 def build_review(session: Session, week: str, *, s: StoreSettings, now: datetime) -> Review:
-    start, end = week_bounds(week, s)
+    start, end = dates.week_bounds(week, s.zone)
     as_of = min(now, end)
-    month = kpi.month_of((end - timedelta(days=1)).date())
+    month = dates.month_of((end - timedelta(days=1)).date())
     people = kpi.scorable_people(session)
     return Review(
         week=week, start=start, end=end,
@@ -259,9 +226,9 @@ def build_review(session: Session, week: str, *, s: StoreSettings, now: datetime
         overdue=overdue_cards(session, now),
         callbacks=callbacks_week(session, start, end),
         complaints=complaints_week(session, start, end, now, s),
-        areas=areas_week(session, parse_week(week)),
+        areas=areas_week(session, dates.require_week(week)),
         rectifications=open_rectifications(session),
         month=month,
         scores=kpi.ranked(kpi.scorecards(session, people, month, s=s)),
         actions=action_items(session, week),
-        last_actions=action_items(session, shift_week(week, -1)))
+        last_actions=action_items(session, dates.shift_week(week, -1)))

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careboard.dates import parse_holidays
 from careboard.models import Column, Setting, User
-from careboard.services import DomainError
+from careboard.services.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,6 @@ def save(session: Session, *, actor: User, **changes) -> StoreSettings:
     if "timezone" in changes:
         values["timezone"] = validate_timezone(changes.pop("timezone"))
     if "holidays" in changes:
-        from careboard.services.care_rules import parse_holidays
         text = (changes.pop("holidays") or "").strip()
         parse_holidays(text)                                   # raises DomainError with the bad line
         values["holidays"] = text

@@ -16,6 +16,11 @@ import io
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 PERCENT = "0.0%"
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,9 +45,6 @@ class Sheet:
         self._sheet.append([self._cell(value, bold) for value in values])
 
     def _cell(self, value, bold: bool):
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        from openpyxl.styles import Font
         if isinstance(value, Percent):
             cell = WriteOnlyCell(self._sheet, value=float(value))
             cell.number_format = PERCENT
@@ -64,7 +66,6 @@ class Book:
     """A workbook written row by row (openpyxl's write-only mode), saved to bytes."""
 
     def __init__(self):
-        from openpyxl import Workbook
         self._book = Workbook(write_only=True)
 
     def sheet(self, title: str, header: list | None = None) -> Sheet:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from careboard import dates
+from careboard.dbtypes import utcnow
+from careboard.extensions import db
+from careboard.services import settings
 from tests.browser.conftest import log_in
 
 TABLET = {"width": 768, "height": 1024}
 
 
 def test_entries_ranking_and_breakdown(browser, live_server, shot):
-    from careboard.dbtypes import utcnow
-    from careboard.extensions import db
-    from careboard.services import board, kpi, settings
     with live_server.app.app_context():
-        month = kpi.month_of(board.today(utcnow(), settings.load(db.session)))
-        last = kpi.previous_months(month, 2)[0]
+        month = dates.month_of(dates.local_date(utcnow(), settings.load(db.session).zone))
+        last = dates.previous_months(month, 2)[0]
     boss = browser.new_context(viewport=TABLET, locale="zh-CN").new_page()
     log_in(boss, live_server, "supervisor")
     boss.goto(f"{live_server.url}/scorecard/entries/{month}/sales1")

@@ -10,6 +10,7 @@ from careboard import auth_session, policy
 from careboard.blueprints.admin import bp
 from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
 from careboard.blueprints.transaction import change
+from careboard.dates import DEFAULT_HOLIDAYS
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import User
@@ -116,6 +117,5 @@ def edit_settings():
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.edit_settings"), code=303)
-    from careboard.services.care_rules import DEFAULT_HOLIDAYS
     return render_template("admin/settings.html", form=form, default_holidays=DEFAULT_HOLIDAYS), \
         422 if form.errors else 200

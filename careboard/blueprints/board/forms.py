@@ -1,7 +1,6 @@
 """Forms of the board. Every write carries the card's version, so a stale form is refused (409)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,6 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from careboard.dates import InRange
 from careboard.fields import DbIntegerField
 from careboard.models import CardKind, Column, Priority, Role
+from careboard.services.callbacks import DEFAULT_SCRIPTS
+from careboard.services.care_rules import RULE_LABELS
 
 UNASSIGNED = 0
 
@@ -137,25 +138,9 @@ class FilterForm(FlaskForm):
         self.lanes.choices = [SelectChoice("person", _l("By person")), SelectChoice("role", _l("By role"))]
 
 
-def local_to_utc(value: datetime | None, zone) -> datetime | None:
-    """A datetime-local value, meant in the store's time zone, as an aware UTC datetime."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=zone).astimezone(UTC)
-
-
-def utc_to_local_naive(value: datetime | None, zone) -> datetime | None:
-    return value.astimezone(zone).replace(tzinfo=None) if value else None
-
-
 class ScriptsForm(FlaskForm):
-    """One text per callback rule; built from care_rules.DEFAULT_SCRIPTS."""
+    """One text per callback rule; built from callbacks.DEFAULT_SCRIPTS."""
 
 
-def _add_script_fields():
-    from careboard.services.care_rules import DEFAULT_SCRIPTS, RULE_LABELS
-    for rule in DEFAULT_SCRIPTS:
-        setattr(ScriptsForm, rule, TextAreaField(RULE_LABELS[rule], validators=[DataRequired(), Length(max=4000)]))
-
-
-_add_script_fields()
+for _rule in DEFAULT_SCRIPTS:
+    setattr(ScriptsForm, _rule, TextAreaField(RULE_LABELS[_rule], validators=[DataRequired(), Length(max=4000)]))

@@ -7,17 +7,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.blueprints.board import bp
 from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CallbackOutcomeForm, CommentForm,
                                               CompleteForm, DropForm, EditCardForm, FilterForm, MoveForm, NewCardForm,
-                                              ReassignForm, ScriptsForm, VersionForm, local_to_utc, utc_to_local_naive)
+                                              ReassignForm, ScriptsForm, VersionForm)
 from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
+from careboard.errors import render_error
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
 from careboard.models import Card, CardKind, Column, Role, SlaState, User
-from careboard.services import board, care_rules, checklist, complaints
+from careboard.services import assigner, board, callbacks, checklist, complaints
 from careboard.templating import render
 from careboard.urls import int_arg, local_url, page_arg
 
@@ -155,12 +156,12 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
         can_reassign=policy.can_reassign(current_user),
         columns=list(Column),
         edit_form=forms.get("edit") or EditCardForm(
-            data={"title": card.title, "details": card.details, "due_at": utc_to_local_naive(card.due_at, zone),
+            data={"title": card.title, "details": card.details, "due_at": dates.utc_to_local_naive(card.due_at, zone),
                   "priority": card.priority, "version": card.version}, formdata=None),
         complete_form=forms.get("complete") or (
             CallbackOutcomeForm if card.kind == CardKind.CALLBACK.value else CompleteForm)(
             data={"version": card.version}, formdata=None),
-        script=care_rules.script_for(db.session, card.source, store().store_name)
+        script=callbacks.script_for(db.session, card.source, store().store_name)
         if card.kind == CardKind.CALLBACK.value else None,
         complaint_id=complaints.complaint_id_of_card(db.session, card.id)
         if card.kind == CardKind.COMPLAINT.value else None,
@@ -192,7 +193,7 @@ def new_card():
             card = board.create_card(
                 db.session, actor=current_user, kind=form.kind.data, title=form.title.data,
                 details=form.details.data, role=form.role.data, assignee=person_or_none(form.assignee.data),
-                due_at=local_to_utc(form.due_at.data, store().zone), priority=form.priority.data)
+                due_at=dates.local_to_utc(form.due_at.data, store().zone), priority=form.priority.data)
         if outcome.refused:
             form.title.errors.append(outcome.refusal.text)
         else:
@@ -230,7 +231,6 @@ def conflict_message() -> str:
 
 def refused(card: Card, status: int, message: str, *, conflict: bool = False, forms: dict | None = None):
     if request.htmx and request.htmx.target != "drawer":
-        from careboard.errors import render_error
         html, code, headers = render_error(status, message)
         return htmx_flask.make_response(html, code, headers, trigger=CHANGED)
     response = detail_response(card, status=status, error=message, conflict=conflict, forms=forms)
@@ -246,7 +246,7 @@ def edit_card(card_id: int):
     form = EditCardForm()
     return apply_change(card, lambda: board.edit_card(
         db.session, card, actor=current_user, seen_version=form.version.data, title=form.title.data,
-        details=form.details.data, due_at=local_to_utc(form.due_at.data, store().zone),
+        details=form.details.data, due_at=dates.local_to_utc(form.due_at.data, store().zone),
         priority=form.priority.data), form, "edit")
 
 
@@ -288,7 +288,7 @@ def complete_card(card_id: int):
     card = load_card_or_404(card_id)
     if card.kind == CardKind.CALLBACK.value:
         form = CallbackOutcomeForm()
-        return apply_change(card, lambda: care_rules.record_callback(
+        return apply_change(card, lambda: callbacks.record_callback(
             db.session, card, actor=current_user, seen_version=form.version.data,
             reached=form.reached.data == "yes", satisfaction=form.satisfaction_value(), comments=form.note.data,
             problems=form.problems.data, settings=store(), now=utcnow()), form, "complete")
@@ -332,7 +332,7 @@ def bulk_reassign():
             return redirect(url_for("board.index"), code=303)
     load = {p.id: 0 for p in people}
     for role in {p.role for p in people}:
-        load.update(board.open_load(db.session, role))
+        load.update(assigner.open_load(db.session, role))
     return render_template("board/bulk.html", form=form, people=people, load=load, Role=Role), \
         422 if form.errors else 200
 
@@ -341,15 +341,15 @@ def bulk_reassign():
 @policy.director
 def edit_scripts():
     """The callback scripts (话术) shown on callback cards; the director keeps them."""
-    rules = list(care_rules.DEFAULT_SCRIPTS)
+    rules = list(callbacks.DEFAULT_SCRIPTS)
     form = ScriptsForm()
     if request.method == "GET":
         for rule in rules:
-            form[rule].data = care_rules.script_for(db.session, rule, "{store}")
+            form[rule].data = callbacks.script_for(db.session, rule, "{store}")
     if form.validate_on_submit():
         with change() as outcome:
             for rule in rules:
-                care_rules.save_script(db.session, actor=current_user, rule=rule, body=form[rule].data)
+                callbacks.save_script(db.session, actor=current_user, rule=rule, body=form[rule].data)
         if outcome.refused:
             flash(outcome.refusal.text, "error")
         else:

@@ -20,7 +20,7 @@ from careboard.i18n import store
 from careboard.models import (Card, CardKind, ChecklistArea, Column, FiveS, Photo, PhotoLink, PhotoStage, Result,
                               RunAnswer, RunStatus, User)
 from careboard.services import board, checklist, photos
-from careboard.services.board import today as local_today
+from careboard.services.errors import Incomplete
 from careboard.templating import render
 from careboard.urls import int_arg
 
@@ -65,7 +65,7 @@ def load_area_or_404(area_id: int) -> ChecklistArea:
 @bp.get("/")
 @policy.staff
 def index():
-    today = local_today(utcnow(), store())
+    today = dates.local_date(utcnow(), store().zone)
     return render("checklist/index.html", today=today, runs=checklist.today_runs(db.session, today),
                   rectifications=checklist.open_rectifications(db.session),
                   areas=db.session.scalars(checklist.areas_query()).all(),
@@ -76,7 +76,7 @@ def index():
 # ---------------------------------------------------------------- a run
 
 
-def _run_context(run, *, error: str | None = None, incomplete: checklist.Incomplete | None = None) -> dict:
+def _run_context(run, *, error: str | None = None, incomplete: Incomplete | None = None) -> dict:
     card = checklist.run_card(db.session, run)
     links = checklist.photos_of(db.session, [a.id for a in run.answers])
     return dict(run=run, card=card, answers=run.answers, links=links, error=error, incomplete=incomplete,
@@ -161,7 +161,7 @@ def submit_run(run_id: int):
     with change() as outcome:
         cards = checklist.submit_run(db.session, run, actor=current_user, s=store())
     if outcome.refused:
-        missing = outcome.refusal.error if isinstance(outcome.refusal.error, checklist.Incomplete) else None
+        missing = outcome.refusal.error if isinstance(outcome.refusal.error, Incomplete) else None
         response = render("checklist/run.html", **_run_context(load_run_or_404(run_id), incomplete=missing,
                                                                 error=outcome.refusal.text))
         response.status_code = outcome.refusal.status
@@ -379,7 +379,7 @@ def edit_area(area_id: int):
 @bp.get("/history")
 @policy.staff
 def history():
-    today = local_today(utcnow(), store())
+    today = dates.local_date(utcnow(), store().zone)
     shown_month = dates.parse_month(request.args.get("month")) or f"{today.year:04d}-{today.month:02d}"
     year, month = int(shown_month[:4]), int(shown_month[5:])
     areas = db.session.scalars(checklist.areas_query(include_inactive=True)).all()
@@ -388,7 +388,7 @@ def history():
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
     last = following - timedelta(days=1)
-    start, end = board.local_day_bounds(first, store())[0], board.local_day_bounds(following, store())[0]
+    start, end = dates.day_bounds(first, store().zone)[0], dates.day_bounds(following, store().zone)[0]
     return render(
         "checklist/history.html", year=year, month=month, today=today, areas=areas, area_id=area_id,
         months=[checklist.area_month(db.session, a, year, month) for a in shown],

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from careboard import dates, policy
-from careboard.blueprints.board.forms import local_to_utc
 from careboard.blueprints.complaints import bp
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
 from careboard.blueprints.transaction import attempt, change
@@ -17,7 +17,7 @@ from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import Card, Category, Channel, Complaint, ComplaintStatus, Department, Notification
 from careboard.services import board, complaints
-from careboard.services.customers import FieldError
+from careboard.services.errors import FieldError, Forbidden
 
 
 
@@ -56,7 +56,7 @@ def new_complaint():
                 db.session, actor=current_user, channel=form.channel.data, category=form.category.data,
                 department=form.department.data, description=form.description.data, severity=form.severity.data,
                 customer_id=customer.id if customer else None,
-                received_at=local_to_utc(form.received_at.data, store().zone) or utcnow(), s=store())
+                received_at=dates.local_to_utc(form.received_at.data, store().zone) or utcnow(), s=store())
         if outcome.refused:
             field = form.lookup if isinstance(outcome.refusal.error, FieldError) else form.description
             field.errors.append(outcome.refusal.text)
@@ -123,7 +123,7 @@ def change_deadline(complaint_id: int):
     complaint = load_complaint_or_404(complaint_id)
     form = DeadlineForm()
     return _act(complaint, lambda: complaints.change_deadline(
-        db.session, complaint, actor=current_user, due=local_to_utc(form.due.data, store().zone),
+        db.session, complaint, actor=current_user, due=dates.local_to_utc(form.due.data, store().zone),
         seen_version=form.version.data), form)
 
 
@@ -135,12 +135,11 @@ def read_notification(notification_id: int):
         abort(404)
     try:
         complaints.mark_read(db.session, notice, user=current_user, now=utcnow())
-    except board.Forbidden:
+    except Forbidden:
         abort(403)
     db.session.commit()
     return redirect(url_for("complaints.index"), code=303)
 
 
 def complaint_of_card(card: Card) -> Complaint | None:
-    from sqlalchemy import select
     return db.session.scalar(select(Complaint).where(Complaint.card_id == card.id))

@@ -2,7 +2,6 @@
 import); the forms only parse them (dates, choices) and bound their length."""
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,7 +9,9 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from careboard import dates
 from careboard.dates import InRange
+from careboard.dbtypes import utcnow
 from careboard.i18n import store
 from careboard.models import User, Vehicle
 from careboard.services.customers import format_plate
@@ -31,7 +32,7 @@ def vehicle_choices(vehicles: list[Vehicle]):
 
 
 def not_in_the_future(form, field) -> None:
-    if field.data and field.data > datetime.now(store().zone).date():
+    if field.data and field.data > dates.local_date(utcnow(), store().zone):
         raise ValidationError(_l("This date is in the future."))
 
 

@@ -22,7 +22,8 @@ from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.models import ImportJob, JobPhase, JobStatus
-from careboard.services import DomainError, customer_import, import_jobs
+from careboard.services import customer_import, import_jobs
+from careboard.services.errors import DomainError
 from careboard.templating import render
 
 EXTENSIONS = ("csv", "xlsx")

@@ -2,7 +2,6 @@
 record deliveries and service visits. The checks and the queries are in services.customers."""
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.blueprints.customers import bp
 from careboard.blueprints.customers.forms import NOBODY, CustomerForm, SaleForm, SearchForm, VehicleForm, VisitForm
 from careboard.blueprints.transaction import Refusal, change
@@ -75,7 +74,7 @@ def put_on_field(form, refusal: Refusal, default: str | None = None) -> None:
 
 
 def today():
-    return datetime.now(store().zone).date()
+    return dates.local_date(utcnow(), store().zone)
 
 
 def display_helpers() -> dict:

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
-from careboard import __version__, errors, policy, security
+from careboard import errors, policy, security
 from careboard.blueprints.main import bp
+from careboard.config import VERSION
 from careboard.extensions import csrf, db, limiter
 from careboard.templating import allowed
 
@@ -28,7 +29,7 @@ def healthz():
     except Exception as error:  # noqa: BLE001  (any failure means "down"; it is reported, not swallowed)
         errors.release_connection()                 # a plain rollback fails too on a lost connection
         database, status = f"error: {type(error).__name__}", 503
-    body = {"app": "ok", "version": __version__, "database": database,
+    body = {"app": "ok", "version": VERSION, "database": database,
             "database_backend": db.engine.dialect.name}
     return jsonify(body), status
 

@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from careboard import policy
-from careboard.blueprints.board.forms import local_to_utc
+from careboard import dates, policy
 from careboard.blueprints.review import bp
 from careboard.blueprints.review.forms import ActionForm
 from careboard.blueprints.transaction import change
@@ -16,19 +15,20 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import CallbackResult, Column, Role, SlaState, User
-from careboard.services import DomainError, board, review
+from careboard.services import review
+from careboard.services.errors import DomainError
 from careboard.templating import render
 
 BAR_W = 240
 
 
 def this_week() -> str:
-    return review.week_of(board.today(utcnow(), store()))
+    return dates.week_of(dates.local_date(utcnow(), store().zone))
 
 
 def week_or_404(text: str | None) -> str:
     try:
-        review.parse_week(text or "")
+        dates.require_week(text or "")
     except DomainError:
         abort(404)
     return text
@@ -49,8 +49,8 @@ def _people() -> list[User]:
 def index():
     week = week_or_404(request.args.get("week") or this_week())
     data = review.build_review(db.session, week, s=store(), now=utcnow())
-    return render("review/index.html", r=data, week=week, previous=review.shift_week(week, -1),
-                  following=review.shift_week(week, 1), meeting=request.args.get("mode") == "meeting",
+    return render("review/index.html", r=data, week=week, previous=dates.shift_week(week, -1),
+                  following=dates.shift_week(week, 1), meeting=request.args.get("mode") == "meeting",
                   area_bars=bars([(a.name, a.pass_rate) for a in data.areas]),
                   people_bars=bars([(p.person.display_name, p.on_time_rate) for p in data.people]),
                   action_form=ActionForm(people=_people()), Role=Role, Column=Column, SlaState=SlaState,
@@ -68,7 +68,7 @@ def create_action():
     owner = db.session.get(User, form.owner.data) if form.owner.data else None
     with change() as outcome:
         review.create_action(db.session, actor=current_user, week=week, title=form.title.data, owner=owner,
-                             due_at=local_to_utc(form.due_at.data, store().zone), details=form.details.data or "")
+                             due_at=dates.local_to_utc(form.due_at.data, store().zone), details=form.details.data or "")
     if outcome.refused:
         flash(outcome.refusal.text, "error")
         return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from careboard import policy
+from careboard import dates, policy
 from careboard.blueprints.scorecard import bp
 from careboard.blueprints.scorecard.forms import FinalizeForm, ReopenForm, TemplateForm, entered_metrics, entries_form
 from careboard.blueprints.transaction import change
@@ -19,7 +19,8 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import Card, Role, User
-from careboard.services import DomainError, board, kpi, kpi_engine, reports, workbooks
+from careboard.services import kpi, kpi_engine, reports, workbooks
+from careboard.services.errors import DomainError
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.templating import render
 
@@ -30,12 +31,12 @@ CHART_W, CHART_H, CHART_PAD = 640, 220, 32
 
 
 def this_month() -> str:
-    return kpi.month_of(board.today(utcnow(), store()))
+    return dates.month_of(dates.local_date(utcnow(), store().zone))
 
 
 def month_or_404(text: str | None) -> str:
     try:
-        kpi.parse_month(text or "")
+        dates.require_month(text or "")
     except DomainError:
         abort(404)
     return text
@@ -70,7 +71,7 @@ def index():
     cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
     return render("scorecard/index.html", month=month, ranked=kpi.ranked(cards),
                   finalized=kpi.is_finalized(db.session, month), events=kpi.month_events(db.session, month),
-                  months=kpi.previous_months(this_month(), 12)[::-1], finalize_form=FinalizeForm(),
+                  months=dates.previous_months(this_month(), 12)[::-1], finalize_form=FinalizeForm(),
                   reopen_form=ReopenForm(), Role=Role)
 
 
@@ -144,7 +145,7 @@ def show_person(username: str, month: str):
     points = kpi.trend(db.session, person, month, s=store())
     return render("scorecard/person.html", card=card, person=person, month=month, chart=chart(points),
                   may_enter=policy.can_enter_kpi(current_user, person) and not card.finalized, Role=Role,
-                  months=kpi.previous_months(this_month(), 12)[::-1])
+                  months=dates.previous_months(this_month(), 12)[::-1])
 
 
 def person_json(username: str, month: str):
