@@ -85,7 +85,7 @@ def _place(session: Session, card: Card, column: str, assignee: User | None, pos
 
 def _event(session: Session, card: Card, actor: User | None, kind: EventKind, *, from_value: str | None = None,
            to_value: str | None = None, note: str | None = None) -> CardEvent:
-    event = CardEvent(card_id=card.id, actor_id=actor.id if actor else None, kind=kind.value,
+    event = CardEvent(card_id=card.id, actor_id=actor.id if actor else None, kind=kind,
                       from_value=from_value, to_value=to_value, note=note, at=utcnow())
     session.add(event)
     return event
@@ -120,7 +120,7 @@ def _check_follows_workflow(session: Session, card: Card, to_column: str | None)
     """A complaint's card changes only through the complaint's steps, as a 5S card only with its checklist:
     its column follows the complaint's step, its title, due time and priority are the complaint's. A move
     within its column (another place, another person) is free. `to_column` None: an edit."""
-    if card.kind != CardKind.COMPLAINT.value or to_column == card.column:
+    if card.kind != CardKind.COMPLAINT or to_column == card.column:
         return
     from careboard.services import complaints
     complaints.check_card_change(session, card, to_column=to_column)
@@ -149,8 +149,8 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
                 priority: int = Priority.NORMAL, source: str = "manual", rule_key: str | None = None,
                 customer_id: int | None = None) -> Card:
     """A new card at the end of To do in its lane. `actor` None means a rule made it."""
-    kind = CardKind(kind).value
-    role = Role(role).value
+    kind = CardKind(kind)
+    role = Role(role)
     if actor is not None and not policy.can_create_kind(actor, kind):
         raise Forbidden(kind)
     if actor is not None and assignee is not None and assignee.id != actor.id and not policy.can_reassign(actor):
@@ -158,14 +158,14 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
     if assignee is not None and not assignee.active:
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=assignee.display_name))
     card = Card(kind=kind, title=_clean_title(title), details=(details or "").strip(), role=role,
-                column=Column.TODO.value, position=0, due_at=due_at, priority=int(Priority(priority)),
+                column=Column.TODO, position=0, due_at=due_at, priority=int(Priority(priority)),
                 source=source, rule_key=rule_key, customer_id=customer_id,
                 created_by_id=actor.id if actor else None)
     _lock_lanes(session)
-    _place(session, card, Column.TODO.value, assignee, None)
+    _place(session, card, Column.TODO, assignee, None)
     session.add(card)
     session.flush()
-    _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO.value)
+    _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO)
     return card
 
 
@@ -199,7 +199,7 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
               position: int | None, seen_version: int) -> Card:
     """Drag and drop: another column, another person (supervisors), another place in the lane."""
     _check_version(card, seen_version)
-    to_column = Column(to_column).value
+    to_column = Column(to_column)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
     reassigning = (to_assignee.id if to_assignee else None) != card.assignee_id
@@ -209,16 +209,16 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_assignee.display_name))
     _check_follows_workflow(session, card, to_column)
     _lock_lanes(session, card)
-    if to_column == Column.DONE.value and card.column != Column.DONE.value:
+    if to_column == Column.DONE and card.column != Column.DONE:
         _check_done(session, card, actor, card.outcome_note)
-    if card.column == Column.DONE.value and to_column != Column.DONE.value:
+    if card.column == Column.DONE and to_column != Column.DONE:
         return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position)
     from_column, from_assignee = card.column, card.assignee
     _place(session, card, to_column, to_assignee, position)
     if reassigning:
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
     if from_column != to_column:
-        if to_column == Column.DONE.value:
+        if to_column == Column.DONE:
             _mark_done(session, card, actor, card.outcome_note)
         else:
             _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column)
@@ -259,9 +259,9 @@ def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: Us
 def _check_done(session: Session, card: Card, actor: User, note: str | None) -> None:
     """What a card of some kinds needs before it is done: a callback its outcome, a checklist card its
     submitted run or its supervisor's verification."""
-    if card.kind == CardKind.CALLBACK.value and not (note or "").strip():
+    if card.kind == CardKind.CALLBACK and not (note or "").strip():
         raise DomainError(_("A callback needs its outcome before it is done: write what the customer said."))
-    if card.kind in (CardKind.INSPECTION.value, CardKind.RECTIFICATION.value):
+    if card.kind in (CardKind.INSPECTION, CardKind.RECTIFICATION):
         from careboard.services import checklist
         checklist.check_done(session, card, actor)
 
@@ -270,23 +270,23 @@ def _mark_done(session: Session, card: Card, actor: User, note: str | None) -> N
     card.completed_at = utcnow()
     card.completed_by = actor
     card.completed_by_id = actor.id
-    _event(session, card, actor, EventKind.COMPLETED, to_value=Column.DONE.value, note=note or None)
+    _event(session, card, actor, EventKind.COMPLETED, to_value=Column.DONE, note=note or None)
 
 
 def complete_card(session: Session, card: Card, *, actor: User, seen_version: int, note: str | None) -> Card:
     _check_version(card, seen_version)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column == Column.DONE.value:
+    if card.column == Column.DONE:
         raise DomainError(_("This card is already done."))
-    _check_follows_workflow(session, card, Column.DONE.value)
+    _check_follows_workflow(session, card, Column.DONE)
     note = (note or "").strip()
     note = note if is_visible(note) else None
     _check_done(session, card, actor, note)
     _lock_lanes(session, card)
     if note:
         card.outcome_note = note
-    _place(session, card, Column.DONE.value, card.assignee, None)
+    _place(session, card, Column.DONE, card.assignee, None)
     _mark_done(session, card, actor, note)
     return card
 
@@ -295,11 +295,11 @@ def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int)
     _check_version(card, seen_version)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column != Column.DONE.value:
+    if card.column != Column.DONE:
         raise DomainError(_("Only a done card can be reopened."))
-    _check_follows_workflow(session, card, Column.TODO.value)
+    _check_follows_workflow(session, card, Column.TODO)
     _lock_lanes(session, card)
-    return _reopen(session, card, actor, to_column=Column.TODO.value, to_assignee=card.assignee, position=None)
+    return _reopen(session, card, actor, to_column=Column.TODO, to_assignee=card.assignee, position=None)
 
 
 def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_assignee: User | None,
@@ -309,7 +309,7 @@ def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_ass
     card.completed_by = None
     card.completed_by_id = None
     _place(session, card, to_column, to_assignee, position)
-    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE.value, to_value=to_column)
+    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE, to_value=to_column)
     if (to_assignee.id if to_assignee else None) != (from_assignee.id if from_assignee else None):
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
     return card
@@ -412,7 +412,7 @@ def board_cards(session: Session, filters: BoardFilters, now: datetime, settings
     start, _end = local_day_bounds(today(now, settings), settings)
     base = select(*BOARD_FIELDS).outerjoin(User, Card.assignee_id == User.id)
     open_q = _filtered(base.where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
-    done_q = base.where(Card.column == Column.DONE.value, Card.completed_at >= start)
+    done_q = base.where(Card.column == Column.DONE, Card.completed_at >= start)
     done_q = _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
     cards = session.execute(open_q.order_by(Card.position, Card.id)).all()
     return cards + session.execute(done_q.order_by(Card.completed_at.desc())).all()
@@ -441,22 +441,22 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
         if filters.person:
             people = people.where(User.id == filters.person)
         for person in session.scalars(people):
-            lane_for(f"user-{person.id}", title=person.display_name, subtitle=Role(person.role).label,
+            lane_for(f"user-{person.id}", title=person.display_name, subtitle=person.role.label,
                      assignee_id=person.id, role=person.role)
 
     for card in cards:
         if filters.lanes == "role":
             key = f"role-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=Role(card.role).label, subtitle="", assignee_id=None,
+            lane = lanes.get(key) or lane_for(key, title=card.role.label, subtitle="", assignee_id=None,
                                               role=card.role)
         elif card.assignee_id is not None:
             key = f"user-{card.assignee_id}"
             lane = lanes.get(key) or lane_for(key, title=card.assignee_name,
-                                              subtitle=Role(card.assignee_role).label,
+                                              subtitle=card.assignee_role.label,
                                               assignee_id=card.assignee_id, role=card.assignee_role)
         else:
             key = f"unassigned-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=Role(card.role).label,
+            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=card.role.label,
                                               assignee_id=None, role=card.role)
         lane.cells[card.column].append(CardView(
             card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
@@ -488,7 +488,7 @@ def my_open_cards(session: Session, user: User, now: datetime, settings: StoreSe
 
 
 def archive_query(filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
-    query = select(Card).where(Card.column == Column.DONE.value)
+    query = select(Card).where(Card.column == Column.DONE)
     query = _filtered(query, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
     return query.options(selectinload(Card.assignee), selectinload(Card.completed_by)) \
         .order_by(Card.completed_at.desc(), Card.id.desc())
