@@ -515,6 +515,18 @@ class Rate:
         return self.done / self.total if self.total else None
 
 
+GOOD_PASS_RATE, FAIR_PASS_RATE = 0.95, 0.8          # a day of the history: good from 95 %, fair from 80 %
+
+
+def day_rating(pass_rate: float | None) -> str:
+    """How a day's check went, for the history calendar: good, fair, poor, or open while nothing is judged."""
+    if pass_rate is None:
+        return "open"
+    if pass_rate >= GOOD_PASS_RATE:
+        return "good"
+    return "fair" if pass_rate >= FAIR_PASS_RATE else "poor"
+
+
 @dataclass
 class RunDay:
     day: date
@@ -529,6 +541,11 @@ class RunDay:
     def pass_rate(self) -> float | None:
         judged = self.passed + self.failed
         return self.passed / judged if judged else None
+
+    @property
+    def rating(self) -> str:
+        """day_rating() of the day's pass rate; "none" on a day without a run."""
+        return "none" if self.run_id is None else day_rating(self.pass_rate)
 
 
 @dataclass
