@@ -13,7 +13,7 @@ from flask import Flask, abort
 from flask_login import current_user
 
 from careboard.extensions import login
-from careboard.models import Level, Role, User
+from careboard.models import CardKind, Level, Role, User
 
 PUBLIC = "public"
 
@@ -85,16 +85,17 @@ def can_edit_scripts(user: User) -> bool:
     return user.is_authenticated and user.level >= Level.DIRECTOR
 
 
-WORKFLOW_KINDS = frozenset({"complaint", "rectification"})   # made only by logging a complaint or a failed 5S item
+# made only by logging a complaint or a failed 5S item
+WORKFLOW_KINDS = frozenset({CardKind.COMPLAINT, CardKind.RECTIFICATION})
 
 
-def can_create_kind(user: User, kind: str) -> bool:
+def can_create_kind(user: User, kind: CardKind | str) -> bool:
     """Staff create task cards; the other kinds come from rules or from supervisors. Nobody creates a
     complaint or rectification card by hand: such a card would have no complaint or 5S check behind it, so
     no workflow, no SLA and no place in the closure rate (complaint intake and the checklist make them)."""
     if kind in WORKFLOW_KINDS:
         return False
-    return user.is_authenticated and (kind == "task" or user.level >= Level.SUPERVISOR)
+    return user.is_authenticated and (kind == CardKind.TASK or user.level >= Level.SUPERVISOR)
 
 
 def can_edit_customers(user: User) -> bool:

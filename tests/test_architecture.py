@@ -53,14 +53,14 @@ def test_a_long_service_module_says_at_its_top_why_it_is_long():
 @pytest.mark.usefixtures("app")
 def test_every_workflow_kind_is_owned_by_a_registered_capability():
     """The app loads the callbacks, the checklist and the complaints, which register how their cards are done."""
-    modes = {kind: board.completion_mode(Card(kind=kind.value)) for kind in CardKind}
+    modes = {kind: board.completion_mode(Card(kind=kind)) for kind in CardKind}
     assert modes == {CardKind.CALLBACK: "outcome", CardKind.INSPECTION: "checklist",
-                     CardKind.RECTIFICATION: "checklist", CardKind.COMPLAINT: "complaint",
-                     CardKind.REMINDER: "done", CardKind.TASK: "done"}
+                     CardKind.RECTIFICATION: "checklist", CardKind.COMPLAINT: "complaint_steps",
+                     CardKind.REMINDER: "button", CardKind.TASK: "button"}
 
 
 def test_a_workflow_kind_whose_capability_is_not_loaded_is_refused(monkeypatch):
     """Fail closed: without the checklist's rule an inspection card could be done past its check."""
-    monkeypatch.delitem(board._workflows, CardKind.INSPECTION.value)
+    monkeypatch.delitem(board._workflows, CardKind.INSPECTION)
     with pytest.raises(RuntimeError, match="no workflow registered for inspection"):
-        board.completion_mode(Card(kind=CardKind.INSPECTION.value))
+        board.completion_mode(Card(kind=CardKind.INSPECTION))

@@ -332,3 +332,19 @@ def test_the_same_photo_twice_is_one_photo_and_one_link(session, team):
         checklist.add_before_photo(session, run, run.answers[0], actor=sales1, **a_photo())
     assert session.scalar(select(func.count(PhotoLink.id))) == 1
     assert session.scalar(select(func.count(RunAnswer.id)).where(RunAnswer.result == "fail")) == 1
+
+
+@pytest.mark.parametrize("pass_rate, expected", [
+    (None, "open"), (1.0, "good"), (0.95, "good"), (19 / 20, "good"), (0.9499, "fair"), (0.8, "fair"), (4 / 5, "fair"),
+    (0.7999, "poor"), (0.0, "poor"),
+])
+def test_a_days_rating_at_the_thresholds(pass_rate, expected):
+    assert checklist.day_rating(pass_rate) == expected
+
+
+@pytest.mark.parametrize("run_id, passed, failed, expected", [
+    (None, 0, 0, "none"), (7, 0, 0, "open"), (7, 19, 1, "good"), (7, 18, 2, "fair"), (7, 4, 1, "fair"),
+    (7, 79, 21, "poor"),
+])
+def test_a_calendar_days_rating(run_id, passed, failed, expected):
+    assert checklist.RunDay(day=date(2026, 11, 2), run_id=run_id, passed=passed, failed=failed).rating == expected

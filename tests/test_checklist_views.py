@@ -368,6 +368,7 @@ def test_today_and_history_pages(client, auth, team, session):
         assert "项未检查" in today and "张未完成" not in today     # items of a run, not cards
         history = client.get("/checklist/history?month=2026-11").get_data(as_text=True)
         assert "2026-11" in history and "按时整改" in history
+        assert '<td class="open">' in history and '<td class="none">' in history   # RunDay.rating: runs of the 25th
         assert client.get("/checklist/history?month=garbage").status_code == 200
 
 

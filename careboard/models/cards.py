@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
 from careboard.models.labels import Labelled, labels
-from careboard.models.users import User
+from careboard.models.users import Role, User
 
 
-class CardKind(Labelled, str, enum.Enum):
+class CardKind(Labelled, enum.StrEnum):
     INSPECTION = "inspection"
     CALLBACK = "callback"
     COMPLAINT = "complaint"
@@ -34,7 +34,7 @@ KIND_LABELS = {
 labels(CardKind, KIND_LABELS)
 
 
-class Column(Labelled, str, enum.Enum):
+class Column(Labelled, enum.StrEnum):
     TODO = "todo"
     DOING = "doing"
     WAITING = "waiting"
@@ -48,7 +48,7 @@ COLUMN_LABELS = {
     Column.DONE: _l("Done"),
 }
 labels(Column, COLUMN_LABELS)
-OPEN_COLUMNS = (Column.TODO.value, Column.DOING.value, Column.WAITING.value)
+OPEN_COLUMNS = (Column.TODO, Column.DOING, Column.WAITING)
 
 
 class Priority(Labelled, enum.IntEnum):
@@ -61,7 +61,7 @@ PRIORITY_LABELS = {Priority.HIGH: _l("High"), Priority.NORMAL: _l("Normal"), Pri
 labels(Priority, PRIORITY_LABELS)
 
 
-class SlaState(Labelled, str, enum.Enum):
+class SlaState(Labelled, enum.StrEnum):
     NONE = "none"
     ON_TIME = "on_time"
     DUE_SOON = "due_soon"
@@ -88,14 +88,27 @@ SLA_ICONS = {SlaState.NONE: "·", SlaState.ON_TIME: "✓", SlaState.DUE_SOON: "�
              SlaState.DONE_ON_TIME: "✔", SlaState.DONE_LATE: "✔"}
 
 
+class CallbackResult(Labelled, enum.StrEnum):
+    REACHED = "reached"
+    NOT_REACHED = "not_reached"          # retried the next day
+    FAILED = "failed"                    # not reached at the last attempt
+
+
+labels(CallbackResult, {
+    CallbackResult.REACHED: _l("Reached"),
+    CallbackResult.NOT_REACHED: _l("Not reached, will retry"),
+    CallbackResult.FAILED: _l("Not reached after every attempt"),
+})
+
+
 class Card(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[CardKind] = mapped_column(str_enum(CardKind, 20), index=True)
     title: Mapped[str] = mapped_column(String(200))
     details: Mapped[str] = mapped_column(Text, default="")
-    role: Mapped[str] = mapped_column(String(30))                      # the lane: a Role value
+    role: Mapped[Role] = mapped_column(str_enum(Role, 30))             # the lane
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    column: Mapped[str] = mapped_column(String(20))
+    column: Mapped[Column] = mapped_column(str_enum(Column, 20))
     position: Mapped[int] = mapped_column(Integer, default=0)          # 0..n-1 within (column, assignee)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     priority: Mapped[int] = mapped_column(Integer, default=Priority.NORMAL)
@@ -110,7 +123,7 @@ class Card(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     outcome_note: Mapped[str | None] = mapped_column(Text)             # comments; the note of any card
     # A callback's outcome (回访结果): reached, satisfaction 1–10, problems found; attempts and retries.
-    callback_result: Mapped[str | None] = mapped_column(String(20))    # CallbackResult
+    callback_result: Mapped[CallbackResult | None] = mapped_column(str_enum(CallbackResult, 20))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     problems: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
@@ -133,27 +146,40 @@ class Card(db.Model):
     )
 
     @property
-    def kind_enum(self) -> CardKind:
-        return CardKind(self.kind)
-
-    @property
-    def column_enum(self) -> Column:
-        return Column(self.column)
-
-    @property
     def is_open(self) -> bool:
-        return self.column != Column.DONE.value
+        return self.column != Column.DONE
+
+    @property
+    def is_todo(self) -> bool:
+        return self.column == Column.TODO
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.column == Column.WAITING
+
+    @property
+    def is_done(self) -> bool:
+        return self.column == Column.DONE
+
+    @property
+    def is_callback(self) -> bool:
+        return self.kind == CardKind.CALLBACK
+
+    @property
+    def is_checklist_work(self) -> bool:
+        """An inspection or a rectification: worked on the checklist's pages, not closed from the board."""
+        return self.kind in (CardKind.INSPECTION, CardKind.RECTIFICATION)
 
     def sla_state(self, now: datetime, due_soon: timedelta) -> SlaState:
         return sla_state(self.due_at, self.column, self.completed_at, now, due_soon)
 
 
-def sla_state(due_at: datetime | None, column: str, completed_at: datetime | None, now: datetime,
+def sla_state(due_at: datetime | None, column: Column, completed_at: datetime | None, now: datetime,
               due_soon: timedelta) -> SlaState:
     """On time / due soon / overdue for an open card; done on time or late for a done one."""
     if due_at is None:
         return SlaState.NONE
-    if column == Column.DONE.value:
+    if column == Column.DONE:
         return SlaState.DONE_ON_TIME if (completed_at or now) <= due_at else SlaState.DONE_LATE
     if now > due_at:
         return SlaState.OVERDUE
@@ -162,20 +188,7 @@ def sla_state(due_at: datetime | None, column: str, completed_at: datetime | Non
     return SlaState.ON_TIME
 
 
-class CallbackResult(Labelled, str, enum.Enum):
-    REACHED = "reached"
-    NOT_REACHED = "not_reached"          # retried the next day
-    FAILED = "failed"                    # not reached at the last attempt
-
-
-labels(CallbackResult, {
-    CallbackResult.REACHED: _l("Reached"),
-    CallbackResult.NOT_REACHED: _l("Not reached, will retry"),
-    CallbackResult.FAILED: _l("Not reached after every attempt"),
-})
-
-
-class EventKind(Labelled, str, enum.Enum):
+class EventKind(Labelled, enum.StrEnum):
     CREATED = "created"
     MOVED = "moved"
     REASSIGNED = "reassigned"
@@ -204,7 +217,7 @@ class CardEvent(db.Model):
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, 20))
     from_value: Mapped[str | None] = mapped_column(String(200))
     to_value: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
@@ -212,5 +225,15 @@ class CardEvent(db.Model):
     actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
     @property
-    def kind_enum(self) -> EventKind:
-        return EventKind(self.kind)
+    def is_column_change(self) -> bool:
+        """A move between columns: from_value and to_value (when there is one) are Column values."""
+        return self.kind in (EventKind.MOVED, EventKind.REOPENED, EventKind.CREATED, EventKind.COMPLETED) \
+            and bool(self.to_value)
+
+    @property
+    def is_reassignment(self) -> bool:
+        return self.kind == EventKind.REASSIGNED
+
+    @property
+    def is_edit(self) -> bool:
+        return self.kind == EventKind.EDITED

@@ -9,13 +9,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
 from careboard.models.labels import Labelled, labels
-from careboard.models.users import User
+from careboard.models.users import Role, User
 
 
-class FiveS(Labelled, str, enum.Enum):
+class FiveS(Labelled, enum.StrEnum):
     """The five S: 整理 sort, 整顿 set in order, 清扫 shine, 清洁 standardize, 素养 sustain."""
 
     SORT = "sort"
@@ -34,7 +34,7 @@ labels(FiveS, {
 })
 
 
-class Result(Labelled, str, enum.Enum):
+class Result(Labelled, enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     NA = "na"
@@ -43,7 +43,7 @@ class Result(Labelled, str, enum.Enum):
 labels(Result, {Result.PASS: _l("Pass"), Result.FAIL: _l("Fail"), Result.NA: _l("N/A")})
 
 
-class RunStatus(Labelled, str, enum.Enum):
+class RunStatus(Labelled, enum.StrEnum):
     OPEN = "open"
     SUBMITTED = "submitted"
 
@@ -51,7 +51,7 @@ class RunStatus(Labelled, str, enum.Enum):
 labels(RunStatus, {RunStatus.OPEN: _l("In progress"), RunStatus.SUBMITTED: _l("Submitted")})
 
 
-class PhotoStage(Labelled, str, enum.Enum):
+class PhotoStage(Labelled, enum.StrEnum):
     BEFORE = "before"          # taken by the inspector on a failed item
     AFTER = "after"            # taken by the responsible person when the rectification is done
 
@@ -65,9 +65,9 @@ class ChecklistArea(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    responsible_role: Mapped[str] = mapped_column(String(30))
+    responsible_role: Mapped[Role] = mapped_column(str_enum(Role, 30))
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    inspector_role: Mapped[str] = mapped_column(String(30))
+    inspector_role: Mapped[Role] = mapped_column(str_enum(Role, 30))
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -88,7 +88,7 @@ class ChecklistItem(db.Model):
     area_id: Mapped[int] = mapped_column(ForeignKey("checklist_area.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(String(300))
-    category: Mapped[str] = mapped_column(String(20))
+    category: Mapped[FiveS] = mapped_column(str_enum(FiveS, 20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     area: Mapped[ChecklistArea] = relationship(back_populates="items", lazy="raise_on_sql")
@@ -102,7 +102,7 @@ class ChecklistRun(db.Model):
     day: Mapped[date] = mapped_column(Date, index=True)
     area_name: Mapped[str] = mapped_column(String(80))                       # as it was that day
     card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default=RunStatus.OPEN.value)
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, 20), default=RunStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -113,6 +113,10 @@ class ChecklistRun(db.Model):
 
     __table_args__ = (UniqueConstraint("area_id", "day"),)
 
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == RunStatus.SUBMITTED
+
 
 class RunAnswer(db.Model):
     """An item of a run: a copy of the item's text and category, the answer, and what followed."""
@@ -122,8 +126,8 @@ class RunAnswer(db.Model):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_item.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(String(300))
-    category: Mapped[str] = mapped_column(String(20))
-    result: Mapped[str | None] = mapped_column(String(10))
+    category: Mapped[FiveS] = mapped_column(str_enum(FiveS, 20))
+    result: Mapped[Result | None] = mapped_column(str_enum(Result, 10))
     note: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -131,6 +135,10 @@ class RunAnswer(db.Model):
     rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)       # "after" sent for verification
 
     run: Mapped[ChecklistRun] = relationship(back_populates="answers", lazy="raise_on_sql")
+
+    @property
+    def failed(self) -> bool:
+        return self.result == Result.FAIL
 
 
 class Photo(db.Model):
@@ -151,7 +159,7 @@ class PhotoLink(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id"), index=True)
     answer_id: Mapped[int] = mapped_column(ForeignKey("run_answer.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(10))
+    stage: Mapped[PhotoStage] = mapped_column(str_enum(PhotoStage, 10))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 

@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
 from careboard.models.labels import Labelled, labels
 from careboard.models.users import User
 
 
-class ComplaintStatus(Labelled, str, enum.Enum):
+class ComplaintStatus(Labelled, enum.StrEnum):
     RECEIVED = "received"
     RESPONDED = "responded"
     HANDED_OFF = "handed_off"
@@ -33,7 +33,7 @@ labels(ComplaintStatus, {
 })
 
 
-class Channel(Labelled, str, enum.Enum):
+class Channel(Labelled, enum.StrEnum):
     PHONE = "phone"
     HOTLINE = "hotline"
     SHOWROOM = "showroom"
@@ -45,7 +45,7 @@ labels(Channel, {Channel.PHONE: _l("Phone"), Channel.HOTLINE: _l("400 hotline"),
                  Channel.ONLINE: _l("Online"), Channel.CALLBACK: _l("Callback")})
 
 
-class Category(Labelled, str, enum.Enum):
+class Category(Labelled, enum.StrEnum):
     SALES = "sales"
     SERVICE = "service"
     PARTS = "parts"
@@ -59,7 +59,7 @@ labels(Category, {Category.SALES: _l("Sales"), Category.SERVICE: _l("Service"), 
                   Category.OTHER: _l("Other")})
 
 
-class Department(Labelled, str, enum.Enum):
+class Department(Labelled, enum.StrEnum):
     SALES = "sales"
     AFTERSALES = "aftersales"          # hand-off within 1 hour instead of 2
     CUSTOMER_CARE = "customer_care"
@@ -77,12 +77,12 @@ class Complaint(db.Model):
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), unique=True)          # its card on the board
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     callback_card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))       # a dissatisfied callback
-    channel: Mapped[str] = mapped_column(String(20))
-    category: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 20))
+    category: Mapped[Category] = mapped_column(str_enum(Category, 20), index=True)
     severity: Mapped[int] = mapped_column(Integer, default=2)                         # 1 serious … 3 minor
-    department: Mapped[str] = mapped_column(String(30), index=True)
+    department: Mapped[Department] = mapped_column(str_enum(Department, 30), index=True)
     description: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ComplaintStatus] = mapped_column(str_enum(ComplaintStatus, 20), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -92,11 +92,20 @@ class Complaint(db.Model):
     solution: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     deadline_override: Mapped[datetime | None] = mapped_column(UTCDateTime)           # of the current step
-    escalated_status: Mapped[str | None] = mapped_column(String(20))                  # the step escalated last
+    escalated_status: Mapped[ComplaintStatus | None] = mapped_column(str_enum(ComplaintStatus, 20))  # escalated last
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_resolved(self) -> bool:
+        """Resolved and waiting for its second callback (not yet closed)."""
+        return self.status == ComplaintStatus.RESOLVED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == ComplaintStatus.CLOSED
 
 
 class ComplaintStep(db.Model):
@@ -106,15 +115,15 @@ class ComplaintStep(db.Model):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[ComplaintStatus | None] = mapped_column(str_enum(ComplaintStatus, 20))
+    to_status: Mapped[ComplaintStatus] = mapped_column(str_enum(ComplaintStatus, 20))
     note: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
     @property
     def to_label(self) -> str:
-        return ComplaintStatus(self.to_status).label
+        return self.to_status.label
 
 
 class Notification(db.Model):

@@ -12,12 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
 from careboard.models.labels import Labelled, labels
 
 
-class JobStatus(Labelled, str, enum.Enum):
+class JobStatus(Labelled, enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"              # the phase ran to its end: the report says whether the file was refused
@@ -28,7 +28,7 @@ labels(JobStatus, {JobStatus.QUEUED: _l("Waiting"), JobStatus.RUNNING: _l("Runni
                    JobStatus.FAILED: _l("Failed")})
 
 
-class JobPhase(Labelled, str, enum.Enum):
+class JobPhase(Labelled, enum.StrEnum):
     CHECK = "check"            # the dry run: writes nothing
     IMPORT = "import"          # confirmed: all rows or none
 
@@ -42,8 +42,8 @@ class ImportJob(db.Model):
     uploader_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     file_name: Mapped[str] = mapped_column(String(255))                  # as uploaded; shown, never a path
     extension: Mapped[str] = mapped_column(String(8))                    # csv or xlsx
-    phase: Mapped[str] = mapped_column(String(10), default=JobPhase.CHECK.value)
-    status: Mapped[str] = mapped_column(String(10), default=JobStatus.QUEUED.value, index=True)
+    phase: Mapped[JobPhase] = mapped_column(str_enum(JobPhase, 10), default=JobPhase.CHECK)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, 10), default=JobStatus.QUEUED, index=True)
     rows_total: Mapped[int | None]                                       # lines of the file, as estimated
     rows_done: Mapped[int] = mapped_column(default=0)
     report: Mapped[str | None] = mapped_column(Text)                     # ImportReport.to_json() when done

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
-from careboard.models.users import User
+from careboard.models.users import Role, User
 
 
 class KpiTemplate(db.Model):
@@ -17,7 +17,7 @@ class KpiTemplate(db.Model):
     row uses the seeded default."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    role: Mapped[str] = mapped_column(String(30), unique=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, 30), unique=True)
     definition: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -73,7 +73,7 @@ class KpiScore(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     month: Mapped[str] = mapped_column(String(7), index=True)
-    role: Mapped[str] = mapped_column(String(30))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 30))
     total: Mapped[float] = mapped_column(db.Float)
     result: Mapped[dict] = mapped_column(JSON)
 

@@ -11,12 +11,12 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from careboard.dbtypes import UTCDateTime, utcnow
+from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
 from careboard.models.labels import Labelled, labels
 
 
-class Role(Labelled, str, enum.Enum):
+class Role(Labelled, enum.StrEnum):
     """The 13 roles of the customer-care department (see DESIGN.md)."""
 
     CARE_DIRECTOR = "care_director"
@@ -75,7 +75,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(30), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, 30), index=True)
     level: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(10), default="zh_CN")
@@ -88,10 +88,6 @@ class User(UserMixin, db.Model):
         super().__init__(**kwargs)
         self.active = kwargs.get("active", True)
         self.language = kwargs.get("language", "zh_CN")
-
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
 
     @property
     def level_enum(self) -> Level:

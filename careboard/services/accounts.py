@@ -61,7 +61,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: Rol
     if find_by_username(session, username) is not None:
         raise DomainError(_("The user name %(name)s is taken.", name=username))
     _check_password(password)
-    user = User(username=username, display_name=display_name.strip(), role=Role(role).value,
+    user = User(username=username, display_name=display_name.strip(), role=Role(role),
                 level=int(Level(level)), language=language)
     user.set_password(password)
     session.add(user)
@@ -79,7 +79,7 @@ def update_user(session: Session, user: User, *, actor: User, display_name: str,
     if user.id == actor.id and int(level) < user.level:
         raise DomainError(_("You cannot lower your own permission level."))
     user.display_name = display_name.strip()
-    user.role = Role(role).value
+    user.role = Role(role)
     user.level = int(Level(level))
     user.language = language
     return user

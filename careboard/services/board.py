@@ -39,40 +39,40 @@ BOARD_LOCK_ID = 0x43424C4E                                # PostgreSQL advisory 
 # Some kinds of card belong to another capability, which says how they are moved on and done: a callback
 # by its outcome (callbacks.py), a 5S card through its check (checklist.py), a complaint's card through the
 # complaint's steps (complaints.py). Each registers its `Workflow` when it is imported, so the board needs
-# none of them; a card of a kind in WORKFLOW_KINDS whose capability is not loaded is refused (fail closed),
+# none of them; a card of a kind in OWNED_KINDS whose capability is not loaded is refused (fail closed),
 # never moved past its workflow.
 
 
 @dataclass(frozen=True)
 class Workflow:
-    completion: str                      # how the card is done, for the templates: "outcome", "checklist", ...
+    completion: str                      # how the card is done, for the templates: see completion_mode
     check_move: Callable[[Session, Card, str | None], None] | None = None          # (card, to column; None: edit)
     check_done: Callable[[Session, Card, User, str | None], None] | None = None    # (card, actor, note)
 
 
-WORKFLOW_KINDS = frozenset(k.value for k in (CardKind.CALLBACK, CardKind.INSPECTION, CardKind.RECTIFICATION,
-                                             CardKind.COMPLAINT))
-_workflows: dict[str, Workflow] = {}
+OWNED_KINDS = frozenset({CardKind.CALLBACK, CardKind.INSPECTION, CardKind.RECTIFICATION, CardKind.COMPLAINT})
+_workflows: dict[CardKind, Workflow] = {}
 
 
 def register_workflow(kinds: Iterable[CardKind], workflow: Workflow) -> None:
     for kind in kinds:
-        _workflows[CardKind(kind).value] = workflow
+        _workflows[CardKind(kind)] = workflow
 
 
 def workflow_of(card: Card) -> Workflow | None:
-    kind = CardKind(card.kind).value
+    kind = CardKind(card.kind)
     flow = _workflows.get(kind)
-    if flow is None and kind in WORKFLOW_KINDS:
+    if flow is None and kind in OWNED_KINDS:
         raise RuntimeError(f"no workflow registered for {kind} cards: its service module is not imported")
     return flow
 
 
 def completion_mode(card: Card) -> str:
     """How the card is done, asked by the templates: "outcome" (a callback's form), "checklist" (through its
-    5S check), "complaint" (through the complaint's steps) or "done" (the Done button)."""
+    5S check), "complaint_steps" (through the complaint's steps) or "button" (the Done button). None is a
+    card kind or a column, so a template never mistakes one for the other."""
     flow = workflow_of(card)
-    return flow.completion if flow is not None else "done"
+    return flow.completion if flow is not None else "button"
 
 
 # ---------------------------------------------------------------- helpers
@@ -118,7 +118,7 @@ def _place(session: Session, card: Card, column: str, assignee: User | None, pos
 
 def _event(session: Session, card: Card, actor: User | None, kind: EventKind, *, from_value: str | None = None,
            to_value: str | None = None, note: str | None = None) -> CardEvent:
-    event = CardEvent(card_id=card.id, actor_id=actor.id if actor else None, kind=kind.value,
+    event = CardEvent(card_id=card.id, actor_id=actor.id if actor else None, kind=kind,
                       from_value=from_value, to_value=to_value, note=note, at=utcnow())
     session.add(event)
     return event
@@ -183,8 +183,8 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
                 priority: int = Priority.NORMAL, source: str = "manual", rule_key: str | None = None,
                 customer_id: int | None = None) -> Card:
     """A new card at the end of To do in its lane. `actor` None means a rule made it."""
-    kind = CardKind(kind).value
-    role = Role(role).value
+    kind = CardKind(kind)
+    role = Role(role)
     if actor is not None and not policy.can_create_kind(actor, kind):
         raise Forbidden(kind)
     if actor is not None and assignee is not None and assignee.id != actor.id and not policy.can_reassign(actor):
@@ -192,14 +192,14 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
     if assignee is not None and not assignee.active:
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=assignee.display_name))
     card = Card(kind=kind, title=_clean_title(title), details=(details or "").strip(), role=role,
-                column=Column.TODO.value, position=0, due_at=due_at, priority=int(Priority(priority)),
+                column=Column.TODO, position=0, due_at=due_at, priority=int(Priority(priority)),
                 source=source, rule_key=rule_key, customer_id=customer_id,
                 created_by_id=actor.id if actor else None)
     _lock_lanes(session)
-    _place(session, card, Column.TODO.value, assignee, None)
+    _place(session, card, Column.TODO, assignee, None)
     session.add(card)
     session.flush()
-    _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO.value)
+    _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO)
     return card
 
 
@@ -233,7 +233,7 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
               position: int | None, seen_version: int) -> Card:
     """Drag and drop: another column, another person (supervisors), another place in the lane."""
     _check_version(card, seen_version)
-    to_column = Column(to_column).value
+    to_column = Column(to_column)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
     reassigning = (to_assignee.id if to_assignee else None) != card.assignee_id
@@ -243,16 +243,16 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
         raise DomainError(_("%(name)s is deactivated and cannot take cards.", name=to_assignee.display_name))
     _check_follows_workflow(session, card, to_column)
     _lock_lanes(session, card)
-    if to_column == Column.DONE.value and card.column != Column.DONE.value:
+    if to_column == Column.DONE and card.column != Column.DONE:
         _check_done(session, card, actor, card.outcome_note)
-    if card.column == Column.DONE.value and to_column != Column.DONE.value:
+    if card.column == Column.DONE and to_column != Column.DONE:
         return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position)
     from_column, from_assignee = card.column, card.assignee
     _place(session, card, to_column, to_assignee, position)
     if reassigning:
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
     if from_column != to_column:
-        if to_column == Column.DONE.value:
+        if to_column == Column.DONE:
             _mark_done(session, card, actor, card.outcome_note)
         else:
             _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column)
@@ -302,23 +302,23 @@ def _mark_done(session: Session, card: Card, actor: User, note: str | None) -> N
     card.completed_at = utcnow()
     card.completed_by = actor
     card.completed_by_id = actor.id
-    _event(session, card, actor, EventKind.COMPLETED, to_value=Column.DONE.value, note=note or None)
+    _event(session, card, actor, EventKind.COMPLETED, to_value=Column.DONE, note=note or None)
 
 
 def complete_card(session: Session, card: Card, *, actor: User, seen_version: int, note: str | None) -> Card:
     _check_version(card, seen_version)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column == Column.DONE.value:
+    if card.column == Column.DONE:
         raise DomainError(_("This card is already done."))
-    _check_follows_workflow(session, card, Column.DONE.value)
+    _check_follows_workflow(session, card, Column.DONE)
     note = (note or "").strip()
     note = note if is_visible(note) else None
     _check_done(session, card, actor, note)
     _lock_lanes(session, card)
     if note:
         card.outcome_note = note
-    _place(session, card, Column.DONE.value, card.assignee, None)
+    _place(session, card, Column.DONE, card.assignee, None)
     _mark_done(session, card, actor, note)
     return card
 
@@ -327,11 +327,11 @@ def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int)
     _check_version(card, seen_version)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column != Column.DONE.value:
+    if card.column != Column.DONE:
         raise DomainError(_("Only a done card can be reopened."))
-    _check_follows_workflow(session, card, Column.TODO.value)
+    _check_follows_workflow(session, card, Column.TODO)
     _lock_lanes(session, card)
-    return _reopen(session, card, actor, to_column=Column.TODO.value, to_assignee=card.assignee, position=None)
+    return _reopen(session, card, actor, to_column=Column.TODO, to_assignee=card.assignee, position=None)
 
 
 def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_assignee: User | None,
@@ -341,7 +341,7 @@ def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_ass
     card.completed_by = None
     card.completed_by_id = None
     _place(session, card, to_column, to_assignee, position)
-    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE.value, to_value=to_column)
+    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE, to_value=to_column)
     if (to_assignee.id if to_assignee else None) != (from_assignee.id if from_assignee else None):
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
     return card
@@ -435,7 +435,7 @@ def board_cards(session: Session, filters: BoardFilters, now: datetime, settings
     start, _end = dates.day_bounds(dates.local_date(now, settings.zone), settings.zone)
     base = select(*BOARD_FIELDS).outerjoin(User, Card.assignee_id == User.id)
     open_q = _filtered(base.where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
-    done_q = base.where(Card.column == Column.DONE.value, Card.completed_at >= start)
+    done_q = base.where(Card.column == Column.DONE, Card.completed_at >= start)
     done_q = _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
     cards = session.execute(open_q.order_by(Card.position, Card.id)).all()
     return cards + session.execute(done_q.order_by(Card.completed_at.desc())).all()
@@ -464,22 +464,22 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
         if filters.person:
             people = people.where(User.id == filters.person)
         for person in session.scalars(people):
-            lane_for(f"user-{person.id}", title=person.display_name, subtitle=Role(person.role).label,
+            lane_for(f"user-{person.id}", title=person.display_name, subtitle=person.role.label,
                      assignee_id=person.id, role=person.role)
 
     for card in cards:
         if filters.lanes == "role":
             key = f"role-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=Role(card.role).label, subtitle="", assignee_id=None,
+            lane = lanes.get(key) or lane_for(key, title=card.role.label, subtitle="", assignee_id=None,
                                               role=card.role)
         elif card.assignee_id is not None:
             key = f"user-{card.assignee_id}"
             lane = lanes.get(key) or lane_for(key, title=card.assignee_name,
-                                              subtitle=Role(card.assignee_role).label,
+                                              subtitle=card.assignee_role.label,
                                               assignee_id=card.assignee_id, role=card.assignee_role)
         else:
             key = f"unassigned-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=Role(card.role).label,
+            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=card.role.label,
                                               assignee_id=None, role=card.role)
         lane.cells[card.column].append(CardView(
             card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
@@ -511,7 +511,7 @@ def my_open_cards(session: Session, user: User, now: datetime, settings: StoreSe
 
 
 def archive_query(filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
-    query = select(Card).where(Card.column == Column.DONE.value)
+    query = select(Card).where(Card.column == Column.DONE)
     query = _filtered(query, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
     return query.options(selectinload(Card.assignee), selectinload(Card.completed_by)) \
         .order_by(Card.completed_at.desc(), Card.id.desc())

@@ -71,7 +71,7 @@ def record_callback(session: Session, card: Card, *, actor: User, seen_version: 
     """Complete a callback with its outcome. Not reached: a retry card for the next day, until the last
     attempt, which counts as failed. Reached at or below the satisfaction threshold: flagged for a
     complaint. Returns the retry card, if one was made."""
-    if card.kind != CardKind.CALLBACK.value:
+    if card.kind != CardKind.CALLBACK:
         raise CallbackError(_("Only a callback has a callback outcome."))
     comments = (comments or "").strip() if is_visible(comments) else ""
     problems = (problems or "").strip() if is_visible(problems) else None
@@ -79,19 +79,19 @@ def record_callback(session: Session, card: Card, *, actor: User, seen_version: 
     if reached:
         if satisfaction is None or not 1 <= int(satisfaction) <= 10:
             raise CallbackError(_("Give the customer's satisfaction from 1 to 10."))
-        card.callback_result = CallbackResult.REACHED.value
+        card.callback_result = CallbackResult.REACHED
         card.satisfaction = int(satisfaction)
         card.complaint_flag = card.satisfaction <= settings.satisfaction_threshold
         note = comments or _("Reached; satisfaction %(n)d.", n=card.satisfaction)
     else:
         card.satisfaction = None
         last = card.attempt >= settings.callback_attempts
-        card.callback_result = (CallbackResult.FAILED if last else CallbackResult.NOT_REACHED).value
+        card.callback_result = CallbackResult.FAILED if last else CallbackResult.NOT_REACHED
         note = comments or _("Not reached (attempt %(n)d of %(total)d).", n=card.attempt,
                              total=settings.callback_attempts)
     card.problems = problems
     board_service.complete_card(session, card, actor=actor, seen_version=seen_version, note=note)
-    if not reached and card.callback_result == CallbackResult.NOT_REACHED.value:
+    if not reached and card.callback_result == CallbackResult.NOT_REACHED:
         retry = _retry(session, card, actor, settings, now)
     if card.complaint_flag:
         _open_complaint(session, card, actor, comments, problems, settings, now)
@@ -106,7 +106,7 @@ def _open_complaint(session: Session, card: Card, actor: User, comments: str, pr
                             .order_by(Complaint.id).limit(1))
     if opened is not None:
         return opened
-    aftersales = card.role in (Role.AFTERSALES_CARE.value, Role.AFTERSALES_SERVICE.value)
+    aftersales = card.role in (Role.AFTERSALES_CARE, Role.AFTERSALES_SERVICE)
     text = "\n".join(part for part in (
         _("Dissatisfied callback (satisfaction %(n)d): %(title)s", n=card.satisfaction, title=card.title),
         comments, problems or "") if part)
@@ -144,11 +144,11 @@ def retry_title(title: str, attempt: int) -> str:
 
 def flagged_callbacks():
     """Reached callbacks at or below the threshold: what the complaints issue turns into complaints."""
-    return select(Card).where(Card.kind == CardKind.CALLBACK.value, Card.complaint_flag.is_(True),
-                              Card.column == Column.DONE.value)
+    return select(Card).where(Card.kind == CardKind.CALLBACK, Card.complaint_flag.is_(True),
+                              Card.column == Column.DONE)
 
 
 def open_callbacks_of(customer_id: int):
-    return select(Card).where(Card.customer_id == customer_id, Card.kind == CardKind.CALLBACK.value,
+    return select(Card).where(Card.customer_id == customer_id, Card.kind == CardKind.CALLBACK,
                               Card.column.in_(OPEN_COLUMNS))
 

@@ -69,8 +69,8 @@ def _sale_cards(row, s: StoreSettings) -> list[Planned]:
     for rule, months, days in SALE_CALLBACKS:
         due = add_months(row.delivered_on, months) + timedelta(days=days)
         cards.append(Planned(
-            rule=rule, key=f"{rule}:sale:{row.id}:{due.isoformat()}", role=Role.SALES_CARE.value,
-            kind=CardKind.CALLBACK.value,
+            rule=rule, key=f"{rule}:sale:{row.id}:{due.isoformat()}", role=Role.SALES_CARE,
+            kind=CardKind.CALLBACK,
             title=f"{SALE_TITLES[rule]}：{row.name} {_vehicle_label(row.plate, row.model)}".strip(),
             create_on=due - timedelta(days=s.callback_lead_days), due_on=due, customer_id=row.customer_id,
             vehicle_id=row.vehicle_id, preferred_id=row.sales_care_id,
@@ -82,8 +82,8 @@ def _visit_cards(row, s: StoreSettings) -> list[Planned]:
     due = row.visited_on + timedelta(days=3)
     work_order = f" 工单 {row.work_order}" if row.work_order else ""
     return [Planned(
-        rule="service_3d", key=f"service_3d:visit:{row.id}:{due.isoformat()}", role=Role.AFTERSALES_CARE.value,
-        kind=CardKind.CALLBACK.value,
+        rule="service_3d", key=f"service_3d:visit:{row.id}:{due.isoformat()}", role=Role.AFTERSALES_CARE,
+        kind=CardKind.CALLBACK,
         title=f"维修后3天回访：{row.name} {_vehicle_label(row.plate, row.model)}{work_order}".strip(),
         create_on=due - timedelta(days=s.callback_lead_days), due_on=due, customer_id=row.customer_id,
         vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id,
@@ -104,8 +104,8 @@ def _date_reminder(rule: str, title: str, role: Role, day: date, lead: int, row,
     create_on = day - timedelta(days=lead)
     preferred = row.aftersales_care_id if role is Role.AFTERSALES_CARE else None
     return Planned(
-        rule=rule, key=f"{rule}:vehicle:{row.vehicle_id}:{day.isoformat()}", role=role.value,
-        kind=CardKind.REMINDER.value,
+        rule=rule, key=f"{rule}:vehicle:{row.vehicle_id}:{day.isoformat()}", role=role,
+        kind=CardKind.REMINDER,
         title=f"{title}：{row.name} {_vehicle_label(row.plate, row.model)}（{day.isoformat()}）".strip(),
         create_on=create_on, due_on=min(create_on + timedelta(days=s.reminder_due_days), day),
         customer_id=row.customer_id, vehicle_id=row.vehicle_id, preferred_id=preferred)
@@ -127,7 +127,7 @@ def _vehicle_cards(row, s: StoreSettings) -> list[Planned]:
         lapse = add_months(base, s.winback_months)
         cards.append(Planned(
             rule="winback", key=f"winback:vehicle:{row.vehicle_id}:{base.isoformat()}",
-            role=Role.AFTERSALES_CARE.value, kind=CardKind.CALLBACK.value,
+            role=Role.AFTERSALES_CARE, kind=CardKind.CALLBACK,
             title=f"流失客户挽回：{s.winback_months}个月未进站 {row.name} {_vehicle_label(row.plate, row.model)}",
             create_on=lapse, due_on=lapse + timedelta(days=7), customer_id=row.customer_id,
             vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id,
@@ -138,8 +138,8 @@ def _vehicle_cards(row, s: StoreSettings) -> list[Planned]:
 def _birthday_card(row, year: int, s: StoreSettings) -> Planned:
     day = birthday_in(year, row.birthday)
     return Planned(
-        rule="birthday", key=f"birthday:customer:{row.customer_id}:{day.isoformat()}", role=Role.SALES_CARE.value,
-        kind=CardKind.REMINDER.value, title=f"生日问候：{row.name}（{day.month}月{day.day}日）",
+        rule="birthday", key=f"birthday:customer:{row.customer_id}:{day.isoformat()}", role=Role.SALES_CARE,
+        kind=CardKind.REMINDER, title=f"生日问候：{row.name}（{day.month}月{day.day}日）",
         create_on=day - timedelta(days=s.birthday_lead_days), due_on=day, customer_id=row.customer_id,
         preferred_id=row.sales_care_id)
 
@@ -326,12 +326,12 @@ def plan_holidays(session: Session, start: date, end: date, s: StoreSettings) ->
         if not start <= create_on <= end:
             continue
         if people is None:
-            people = session.scalars(select(User.id).where(User.role == Role.SALES_CARE.value,
+            people = session.scalars(select(User.id).where(User.role == Role.SALES_CARE,
                                                            User.active.is_(True)).order_by(User.id)).all()
         for user_id in people:
             cards.append(Planned(
-                rule="holiday", key=f"holiday:{day.isoformat()}:user:{user_id}", role=Role.SALES_CARE.value,
-                kind=CardKind.REMINDER.value, title=f"节日问候：{name}（{day.month}月{day.day}日）给我的客户发送祝福",
+                rule="holiday", key=f"holiday:{day.isoformat()}:user:{user_id}", role=Role.SALES_CARE,
+                kind=CardKind.REMINDER, title=f"节日问候：{name}（{day.month}月{day.day}日）给我的客户发送祝福",
                 create_on=create_on, due_on=day - timedelta(days=1), preferred_id=user_id))
     return cards
 

@@ -36,22 +36,22 @@ RECTIFICATION = "rectification"
 
 # ---------------------------------------------------------------- the default set
 
-SORT, ORDER, SHINE, STANDARD, SUSTAIN = (FiveS.SORT.value, FiveS.SET_IN_ORDER.value, FiveS.SHINE.value,
-                                        FiveS.STANDARDIZE.value, FiveS.SUSTAIN.value)
+SORT, ORDER, SHINE, STANDARD, SUSTAIN = (FiveS.SORT, FiveS.SET_IN_ORDER, FiveS.SHINE,
+                                        FiveS.STANDARDIZE, FiveS.SUSTAIN)
 
 # (name, responsible role, inspector role, [(5S category, standard)]) — from the seeds: the director and the
 # customer-service supervisor check the customer areas daily (硬件形象检查及5S标准日检, 客户接触区域卫生的检查),
 # the sales care specialist checks the showroom and display cars once a day (每日1次展厅展车标准检查), the
 # reception staff keep the lounge in order (整理客户休息室，使各种物品摆放有序，保持清洁).
 DEFAULT_AREAS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
-    ("展厅", Role.SHOWROOM_RECEPTION.value, Role.CS_SUPERVISOR.value, [
+    ("展厅", Role.SHOWROOM_RECEPTION, Role.CS_SUPERVISOR, [
         (SORT, "展厅内无与展示无关的杂物、纸箱，宣传物料为当期有效"),
         (ORDER, "资料架、宣传册摆放整齐，价格牌与展车一一对应"),
         (SHINE, "地面、玻璃门窗、墙面干净无污渍、无灰尘"),
         (STANDARD, "灯光、空调、背景音乐按标准开启，温度适宜"),
         (SUSTAIN, "员工着装整洁、佩戴工牌，站姿与迎宾礼仪规范"),
     ]),
-    ("客户休息区", Role.SHOWROOM_RECEPTION.value, Role.CS_SUPERVISOR.value, [
+    ("客户休息区", Role.SHOWROOM_RECEPTION, Role.CS_SUPERVISOR, [
         (SORT, "桌面无客户遗留杂物，报刊杂志为当期"),
         (ORDER, "桌椅、沙发摆放整齐，物品摆放有序"),
         (SHINE, "桌椅擦拭干净，地面无水渍、无垃圾"),
@@ -59,7 +59,7 @@ DEFAULT_AREAS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         (STANDARD, "电视、无线网络、充电设施可正常使用"),
         (SUSTAIN, "客户离开后及时整理，恢复原状"),
     ]),
-    ("展车", Role.DELIVERY.value, Role.SALES_CARE.value, [
+    ("展车", Role.DELIVERY, Role.SALES_CARE, [
         (SHINE, "车身、轮毂、玻璃无灰尘、无手印"),
         (SHINE, "车内清洁无异味，脚垫干净"),
         (ORDER, "座椅调至标准位置，方向盘摆正，车型资料摆放到位"),
@@ -67,25 +67,25 @@ DEFAULT_AREAS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         (SORT, "车内无私人物品与无关杂物"),
         (ORDER, "展车配置牌、价格牌齐全并与车型一致"),
     ]),
-    ("洽谈区", Role.SHOWROOM_RECEPTION.value, Role.SALES_CARE.value, [
+    ("洽谈区", Role.SHOWROOM_RECEPTION, Role.SALES_CARE, [
         (SORT, "洽谈桌上无废弃资料、无杂物"),
         (ORDER, "桌椅摆放整齐，烟灰缸、纸笔、名片盒到位"),
         (SHINE, "桌面、椅面干净无污渍"),
         (STANDARD, "合同、报价单等资料按规定存放，不外露客户信息"),
     ]),
-    ("洗手间", Role.SHOWROOM_RECEPTION.value, Role.CS_SUPERVISOR.value, [
+    ("洗手间", Role.SHOWROOM_RECEPTION, Role.CS_SUPERVISOR, [
         (SHINE, "地面干燥、洁具干净、无异味"),
         (STANDARD, "洗手液、纸巾、擦手纸备足"),
         (ORDER, "清洁记录表按时填写并张贴"),
         (STANDARD, "设施完好：水龙头、冲水、照明正常"),
     ]),
-    ("接待前台", Role.SHOWROOM_RECEPTION.value, Role.CS_SUPERVISOR.value, [
+    ("接待前台", Role.SHOWROOM_RECEPTION, Role.CS_SUPERVISOR, [
         (SORT, "台面只放必需物品，无私人物品"),
         (ORDER, "来店登记表、访客记录、电话记录本放在固定位置"),
         (SHINE, "前台台面、电话、电脑干净"),
         (SUSTAIN, "接待人员按标准微笑迎宾、主动问候"),
     ]),
-    ("售后接待区", Role.AFTERSALES_SERVICE.value, Role.AFTERSALES_CARE.value, [
+    ("售后接待区", Role.AFTERSALES_SERVICE, Role.AFTERSALES_CARE, [
         (SORT, "接待台无杂物，工单、单据归类存放"),
         (ORDER, "预约看板、价格公示、服务流程展示齐全"),
         (SHINE, "接待区地面、座椅干净"),
@@ -228,7 +228,7 @@ def plan_inspections(session: Session, day: date):
     areas = session.execute(select(ChecklistArea.id, ChecklistArea.name, ChecklistArea.inspector_role,
                                    ChecklistArea.inspector_id).where(ChecklistArea.active.is_(True))
                             .order_by(ChecklistArea.position, ChecklistArea.id)).all()
-    return [Planned(rule=RULE, key=run_key(a.id, day), role=a.inspector_role, kind=CardKind.INSPECTION.value,
+    return [Planned(rule=RULE, key=run_key(a.id, day), role=a.inspector_role, kind=CardKind.INSPECTION,
                     title=f"5S日检：{a.name}（{day.month}月{day.day}日）", create_on=day, due_on=day,
                     preferred_id=a.inspector_id, priority=Priority.HIGH) for a in areas]
 
@@ -276,7 +276,7 @@ def run_card(session: Session, run: ChecklistRun) -> Card | None:
 
 def may_answer(user: User, run: ChecklistRun, card: Card | None) -> bool:
     """The inspection card's person (or one of its role, unassigned) and supervisors, while the run is open."""
-    if run.status != RunStatus.OPEN.value:
+    if run.status != RunStatus.OPEN:
         return False
     if card is None:
         return policy.can_edit_checklists(user)
@@ -291,14 +291,14 @@ def photos_of(session: Session, answer_ids: list[int], stage: PhotoStage | None 
     query = select(PhotoLink).options(selectinload(PhotoLink.photo)).where(PhotoLink.answer_id.in_(answer_ids)) \
         .order_by(PhotoLink.id)
     if stage is not None:
-        query = query.where(PhotoLink.stage == stage.value)
+        query = query.where(PhotoLink.stage == stage)
     for link in session.scalars(query):
         found[link.answer_id].append(link)
     return found
 
 
 def _ensure_may_answer(session: Session, actor: User, run: ChecklistRun) -> None:
-    if run.status != RunStatus.OPEN.value:
+    if run.status != RunStatus.OPEN:
         raise DomainError(_("This checklist was submitted already and can no longer be changed."))
     if not may_answer(actor, run, run_card(session, run)):
         raise Forbidden(f"run {run.id}")
@@ -314,7 +314,7 @@ def answer_item(session: Session, run: ChecklistRun, answer: RunAnswer, *, actor
     if note and len(note) > 1000:
         raise DomainError(_("The note is too long (at most 1000 characters)."))
     if result is not None:
-        answer.result = Result(result).value
+        answer.result = Result(result)
     answer.note = note
     answer.answered_at = utcnow()
     answer.answered_by_id = actor.id
@@ -335,9 +335,9 @@ def add_before_photo(session: Session, run: ChecklistRun, answer: RunAnswer, *, 
 
 def _link(session: Session, answer: RunAnswer, photo: Photo, stage: PhotoStage, actor: User) -> PhotoLink:
     link = session.scalar(select(PhotoLink).where(PhotoLink.answer_id == answer.id, PhotoLink.photo_id == photo.id,
-                                                  PhotoLink.stage == stage.value))
+                                                  PhotoLink.stage == stage))
     if link is None:                                    # the same photo sent twice is kept once
-        link = PhotoLink(photo_id=photo.id, answer_id=answer.id, stage=stage.value, added_by_id=actor.id)
+        link = PhotoLink(photo_id=photo.id, answer_id=answer.id, stage=stage, added_by_id=actor.id)
         session.add(link)
         session.flush()
     return link
@@ -357,7 +357,7 @@ def submit_run(session: Session, run: ChecklistRun, *, actor: User, s: StoreSett
     answers = run.answers
     photos = photos_of(session, [a.id for a in answers], PhotoStage.BEFORE)
     unanswered = [a for a in answers if a.result is None]
-    without_photo = [a for a in answers if a.result == Result.FAIL.value and not photos[a.id]]
+    without_photo = [a for a in answers if a.result == Result.FAIL and not photos[a.id]]
     if unanswered or without_photo:
         parts = []
         if unanswered:
@@ -366,12 +366,12 @@ def submit_run(session: Session, run: ChecklistRun, *, actor: User, s: StoreSett
             parts.append(_("%(n)d failed items have no photo", n=len(without_photo)))
         raise Incomplete(_("Not submitted: %(what)s.", what=_("; ").join(parts)), unanswered, without_photo)
     area = session.get(ChecklistArea, run.area_id)
-    cards = [_rectification_card(session, run, area, a, s) for a in answers if a.result == Result.FAIL.value]
-    run.status = RunStatus.SUBMITTED.value
+    cards = [_rectification_card(session, run, area, a, s) for a in answers if a.result == Result.FAIL]
+    run.status = RunStatus.SUBMITTED
     run.submitted_at = utcnow()
     run.submitted_by_id = actor.id
     card = run_card(session, run)
-    if card is not None and card.column != Column.DONE.value:
+    if card is not None and card.column != Column.DONE:
         board_service.complete_card(session, card, actor=actor, seen_version=card.version,
                                     note=summary_note(answers))
     session.flush()
@@ -380,8 +380,8 @@ def submit_run(session: Session, run: ChecklistRun, *, actor: User, s: StoreSett
 
 def summary_note(answers: list[RunAnswer]) -> str:
     counts = Counter(a.result for a in answers)
-    return _("Checklist submitted: %(ok)d pass, %(bad)d fail, %(na)d n/a.", ok=counts[Result.PASS.value],
-             bad=counts[Result.FAIL.value], na=counts[Result.NA.value])
+    return _("Checklist submitted: %(ok)d pass, %(bad)d fail, %(na)d n/a.", ok=counts[Result.PASS],
+             bad=counts[Result.FAIL], na=counts[Result.NA])
 
 
 def _responsible(session: Session, area: ChecklistArea) -> User | None:
@@ -424,7 +424,7 @@ def add_after_photo(session: Session, card: Card, answer: RunAnswer, *, actor: U
     files last, as for `add_before_photo`."""
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column in (Column.WAITING.value, Column.DONE.value):
+    if card.column in (Column.WAITING, Column.DONE):
         raise DomainError(_("This rectification is waiting for verification or done; it takes no more photos."))
     if answer.rectification_card_id != card.id:
         raise DomainError(_("This item belongs to another checklist."))
@@ -439,7 +439,7 @@ def complete_rectification(session: Session, card: Card, answer: RunAnswer, *, a
         raise Conflict(card)
     if not policy.can_change_card(actor, card):
         raise Forbidden(card.id)
-    if card.column in (Column.WAITING.value, Column.DONE.value):
+    if card.column in (Column.WAITING, Column.DONE):
         raise DomainError(_("This rectification was sent for verification already."))
     if not photos_of(session, [answer.id], PhotoStage.AFTER)[answer.id]:
         raise DomainError(_("Take an “after” photo first: the supervisor verifies the rectification by it."))
@@ -458,7 +458,7 @@ def verify_rectification(session: Session, card: Card, *, actor: User, seen_vers
         raise Forbidden(card.id)
     if card.version != seen_version:
         raise Conflict(card)
-    if card.column != Column.WAITING.value:
+    if card.column != Column.WAITING:
         raise DomainError(_("Only a rectification waiting for verification can be verified."))
     return board_service.complete_card(session, card, actor=actor, seen_version=seen_version,
                                        note=_("Rectification verified."))
@@ -470,7 +470,7 @@ def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, s
         raise Forbidden(card.id)
     if card.version != seen_version:
         raise Conflict(card)
-    if card.column != Column.WAITING.value:
+    if card.column != Column.WAITING:
         raise DomainError(_("Only a rectification waiting for verification can be sent back."))
     reason = (reason or "").strip()
     if not reason:
@@ -485,11 +485,11 @@ def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, s
 
 def check_done(session: Session, card: Card, actor: User, note: str | None = None) -> None:
     """The board asks before a card of the checklist goes to Done by a drag or the Done button."""
-    if card.kind == CardKind.INSPECTION.value:
+    if card.kind == CardKind.INSPECTION:
         run = run_of_card(session, card.id)
-        if run is not None and run.status != RunStatus.SUBMITTED.value:
+        if run is not None and run.status != RunStatus.SUBMITTED:
             raise DomainError(_("Fill in and submit the checklist first: the card is done with it."))
-    elif card.kind == CardKind.RECTIFICATION.value:
+    elif card.kind == CardKind.RECTIFICATION:
         answer = answer_of_card(session, card.id)
         if answer is None:
             return
@@ -516,6 +516,18 @@ class Rate:
         return self.done / self.total if self.total else None
 
 
+GOOD_PASS_RATE, FAIR_PASS_RATE = 0.95, 0.8          # a day of the history: good from 95 %, fair from 80 %
+
+
+def day_rating(pass_rate: float | None) -> str:
+    """How a day's check went, for the history calendar: good, fair, poor, or open while nothing is judged."""
+    if pass_rate is None:
+        return "open"
+    if pass_rate >= GOOD_PASS_RATE:
+        return "good"
+    return "fair" if pass_rate >= FAIR_PASS_RATE else "poor"
+
+
 @dataclass
 class RunDay:
     day: date
@@ -530,6 +542,11 @@ class RunDay:
     def pass_rate(self) -> float | None:
         judged = self.passed + self.failed
         return self.passed / judged if judged else None
+
+    @property
+    def rating(self) -> str:
+        """day_rating() of the day's pass rate; "none" on a day without a run."""
+        return "none" if self.run_id is None else day_rating(self.pass_rate)
 
 
 @dataclass
@@ -564,8 +581,8 @@ def area_month(session: Session, area: ChecklistArea, year: int, month: int) -> 
     by_day = {}
     for r in runs:
         c = counts[r.id]
-        by_day[r.day] = RunDay(day=r.day, run_id=r.id, status=r.status, passed=c[Result.PASS.value],
-                               failed=c[Result.FAIL.value], na=c[Result.NA.value], unanswered=c[None])
+        by_day[r.day] = RunDay(day=r.day, run_id=r.id, status=r.status, passed=c[Result.PASS],
+                               failed=c[Result.FAIL], na=c[Result.NA], unanswered=c[None])
     result = AreaMonth(area=area, year=year, month=month)
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
         result.weeks.append([by_day.get(d, RunDay(day=d)) if d.month == month else None for d in week])
@@ -584,10 +601,10 @@ def most_failed(session: Session, *, start: date, end: date, area_id: int | None
                 limit: int = 10) -> list[FailingItem]:
     """The items that failed most often in runs of days [start, end], with how often they were judged."""
     query = select(RunAnswer.text, ChecklistRun.area_name,
-                   func.sum(case((RunAnswer.result == Result.FAIL.value, 1), else_=0)),
+                   func.sum(case((RunAnswer.result == Result.FAIL, 1), else_=0)),
                    func.count(RunAnswer.id)) \
         .join(ChecklistRun, RunAnswer.run_id == ChecklistRun.id) \
-        .where(ChecklistRun.day.between(start, end), RunAnswer.result.in_([Result.PASS.value, Result.FAIL.value])) \
+        .where(ChecklistRun.day.between(start, end), RunAnswer.result.in_([Result.PASS, Result.FAIL])) \
         .group_by(RunAnswer.text, ChecklistRun.area_name)
     if area_id is not None:
         query = query.where(ChecklistRun.area_id == area_id)
@@ -618,7 +635,7 @@ def rectification_on_time_by_person(session: Session, *, start: datetime, end: d
     not yet rectified is not counted (it can still make it); a card sent back counts from its resubmission."""
     query = select(Card.assignee_id, Card.due_at, RunAnswer.rectified_at) \
         .join(RunAnswer, RunAnswer.rectification_card_id == Card.id) \
-        .where(Card.kind == CardKind.RECTIFICATION.value, Card.due_at >= start, Card.due_at < end)
+        .where(Card.kind == CardKind.RECTIFICATION, Card.due_at >= start, Card.due_at < end)
     if person_ids is not None:
         query = query.where(Card.assignee_id.in_(person_ids))
     rows = (r for r in session.execute(query) if r.rectified_at is not None or r.due_at <= now)
@@ -661,5 +678,5 @@ def today_runs(session: Session, day: date) -> list[tuple[ChecklistRun, Card | N
 
 def open_rectifications(session: Session) -> list[Card]:
     return session.scalars(select(Card).options(selectinload(Card.assignee))
-                           .where(Card.kind == CardKind.RECTIFICATION.value, Card.column != Column.DONE.value)
+                           .where(Card.kind == CardKind.RECTIFICATION, Card.column != Column.DONE)
                            .order_by(Card.due_at)).all()

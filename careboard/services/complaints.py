@@ -45,7 +45,7 @@ BOARD_COLUMN = {S.RECEIVED: Column.TODO, S.RESPONDED: Column.DOING, S.HANDED_OFF
 
 def deadline(complaint: Complaint, s: StoreSettings) -> datetime | None:
     """When the current step is due; None once closed. A supervisor's override wins."""
-    status = S(complaint.status)
+    status = complaint.status
     if status is S.CLOSED:
         return None
     if complaint.deadline_override is not None:
@@ -53,7 +53,7 @@ def deadline(complaint: Complaint, s: StoreSettings) -> datetime | None:
     if status is S.RECEIVED:
         return complaint.received_at + timedelta(minutes=s.complaint_response_minutes)
     if status is S.RESPONDED:
-        hours = s.complaint_handoff_aftersales_hours if complaint.department == Department.AFTERSALES.value \
+        hours = s.complaint_handoff_aftersales_hours if complaint.department == Department.AFTERSALES \
             else s.complaint_handoff_hours
         return complaint.received_at + timedelta(hours=hours)
     if status is S.HANDED_OFF:
@@ -88,27 +88,27 @@ def log_complaint(session: Session, *, actor: User, channel: str, category: str,
     complaint = Complaint(card_id=card.id, customer_id=customer_id,
                           callback_card_id=callback_card.id if callback_card else None, channel=channel,
                           category=category, department=department, description=description, severity=severity,
-                          status=S.RECEIVED.value, received_at=received_at, created_by_id=actor.id)
+                          status=S.RECEIVED, received_at=received_at, created_by_id=actor.id)
     session.add(complaint)
     session.flush()
-    session.add(ComplaintStep(complaint_id=complaint.id, actor_id=actor.id, to_status=S.RECEIVED.value,
+    session.add(ComplaintStep(complaint_id=complaint.id, actor_id=actor.id, to_status=S.RECEIVED,
                               at=received_at))
     card.due_at = deadline(complaint, s)
     return complaint
 
 
 def _least_loaded_supervisor(session: Session) -> User | None:
-    load = open_load(session, Role.CS_SUPERVISOR.value)
+    load = open_load(session, Role.CS_SUPERVISOR)
     return session.get(User, min(load, key=lambda uid: (load[uid], uid))) if load else None
 
 
 # ---------------------------------------------------------------- the steps
 
 
-def card_column(complaint: Complaint) -> str:
+def card_column(complaint: Complaint) -> Column:
     """Where the complaint's card belongs on the board at the complaint's step."""
-    status = S(complaint.status)
-    return Column.DONE.value if status is S.CLOSED else BOARD_COLUMN[status].value
+    status = complaint.status
+    return Column.DONE if status is S.CLOSED else BOARD_COLUMN[status]
 
 
 def check_card_change(session: Session, card: Card, *, to_column: str | None) -> None:
@@ -124,7 +124,7 @@ def check_card_change(session: Session, card: Card, *, to_column: str | None) ->
 
 
 board_service.register_workflow((CardKind.COMPLAINT,), board_service.Workflow(
-    completion="complaint", check_move=lambda session, card, to_column: check_card_change(session, card,
+    completion="complaint_steps", check_move=lambda session, card, to_column: check_card_change(session, card,
                                                                                           to_column=to_column)))
 
 
@@ -140,14 +140,14 @@ def _check(complaint: Complaint, seen_version: int) -> None:
 def _move(session: Session, complaint: Complaint, card: Card, *, actor: User, to: ComplaintStatus, now: datetime,
           note: str | None, s: StoreSettings) -> None:
     session.add(ComplaintStep(complaint_id=complaint.id, actor_id=actor.id, from_status=complaint.status,
-                              to_status=to.value, note=(note or "").strip() or None, at=now))
-    complaint.status = to.value
+                              to_status=to, note=(note or "").strip() or None, at=now))
+    complaint.status = to
     if to in STAMP:
         setattr(complaint, STAMP[to], now)
     complaint.deadline_override = None
     complaint.escalated_status = None                       # the new step gets its own escalation
     if to is not S.CLOSED:
-        column = BOARD_COLUMN[to].value
+        column = BOARD_COLUMN[to]
         if card.column != column:
             board_service.move_card(session, card, actor=actor, to_column=column, to_assignee=card.assignee,
                                     position=None, seen_version=card.version)
@@ -162,9 +162,9 @@ def advance(session: Session, complaint: Complaint, *, actor: User, to: Complain
     card = _card(session, complaint)
     if not policy.can_move_complaint(actor, card):
         raise Forbidden(complaint.id)
-    if NEXT.get(S(complaint.status)) is not to:
+    if NEXT.get(complaint.status) is not to:
         raise IllegalStep(_("A complaint that is “%(now)s” cannot go to “%(to)s”.",
-                            now=S(complaint.status).label, to=to.label))
+                            now=complaint.status.label, to=to.label))
     if to is S.SOLUTION_PROPOSED:
         if not is_visible(solution):
             raise DomainError(_("Write the proposed solution."))
@@ -190,7 +190,7 @@ def second_callback(session: Session, complaint: Complaint, *, actor: User, sati
     reopens it, back to the department."""
     _check(complaint, seen_version)
     card = _card(session, complaint)
-    if S(complaint.status) is not S.RESOLVED:
+    if complaint.status is not S.RESOLVED:
         raise IllegalStep(_("The second callback comes after the complaint is resolved."))
     if satisfied:
         if not policy.can_close_complaint(actor):
@@ -211,7 +211,7 @@ def change_deadline(session: Session, complaint: Complaint, *, actor: User, due:
     _check(complaint, seen_version)
     if not policy.can_close_complaint(actor):
         raise Forbidden(complaint.id)
-    if S(complaint.status) is S.CLOSED:
+    if complaint.status is S.CLOSED:
         raise IllegalStep(_("A closed complaint has no deadline."))
     complaint.deadline_override = due
     complaint.escalated_status = None
@@ -224,7 +224,7 @@ def change_deadline(session: Session, complaint: Complaint, *, actor: User, due:
 def escalate(session: Session, *, now: datetime, s: StoreSettings) -> list[Complaint]:
     """Flag every complaint whose current step is past its deadline, once per step, and tell the
     supervisors and the director (one notification each)."""
-    open_ = session.scalars(select(Complaint).where(Complaint.status != S.CLOSED.value)).all()
+    open_ = session.scalars(select(Complaint).where(Complaint.status != S.CLOSED)).all()
     late = [c for c in open_ if c.escalated_status != c.status and is_overdue(c, now, s)]
     if not late:
         return []
@@ -232,7 +232,7 @@ def escalate(session: Session, *, now: datetime, s: StoreSettings) -> list[Compl
                                                    User.level.in_((Level.SUPERVISOR, Level.DIRECTOR)))).all()
     for complaint in late:
         complaint.escalated_status = complaint.status
-        text = _("Complaint #%(id)d is overdue at “%(step)s”.", id=complaint.id, step=S(complaint.status).label)
+        text = _("Complaint #%(id)d is overdue at “%(step)s”.", id=complaint.id, step=complaint.status.label)
         session.add_all([Notification(user_id=uid, complaint_id=complaint.id, text=text[:300], created_at=now)
                          for uid in bosses])
     return late
@@ -275,14 +275,14 @@ def figures(session: Session, *, start: datetime, end: datetime, s: StoreSetting
     responded = sum(1 for c in rows if c.responded_at and c.responded_at - c.received_at <= respond)
 
     def handoff_limit(c: Complaint) -> timedelta:
-        return timedelta(hours=s.complaint_handoff_aftersales_hours if c.department == Department.AFTERSALES.value
+        return timedelta(hours=s.complaint_handoff_aftersales_hours if c.department == Department.AFTERSALES
                          else s.complaint_handoff_hours)
 
     handed = sum(1 for c in rows if c.handed_off_at and c.handed_off_at - c.received_at <= handoff_limit(c))
     hours = sorted((c.resolved_at - c.received_at).total_seconds() / 3600 for c in rows if c.resolved_at)
     return ComplaintFigures(
         received=n, responded_in_time_rate=rate(responded), handed_off_in_time_rate=rate(handed),
-        closure_rate=rate(sum(1 for c in rows if c.status == S.CLOSED.value)),
+        closure_rate=rate(sum(1 for c in rows if c.status == S.CLOSED)),
         average_resolve_hours=sum(hours) / len(hours) if hours else None,
         p90_resolve_hours=hours[max(0, math.ceil(0.9 * len(hours)) - 1)] if hours else None,
         reopen_rate=rate(sum(1 for c in rows if c.reopen_count)))
@@ -328,9 +328,9 @@ def list_complaints(session: Session, filters: ComplaintFilters, *, now: datetim
                     s: StoreSettings) -> list[ComplaintRow]:
     query = select(Complaint).order_by(Complaint.received_at.desc())
     if filters.state in ("open", "overdue"):
-        query = query.where(Complaint.status != S.CLOSED.value)
+        query = query.where(Complaint.status != S.CLOSED)
     elif filters.state == "closed":
-        query = query.where(Complaint.status == S.CLOSED.value)
+        query = query.where(Complaint.status == S.CLOSED)
     if filters.department:
         query = query.where(Complaint.department == filters.department)
     if filters.category:

@@ -221,9 +221,9 @@ def load_customer_demo(session: Session, *, today=None, count: int = DEMO_CUSTOM
         return []
     rng = random.Random(20261125)
     today = today or date.today()
-    sales_people = session.scalars(select(User).where(User.role == Role.SALES_CARE.value,
+    sales_people = session.scalars(select(User).where(User.role == Role.SALES_CARE,
                                                       User.active.is_(True)).order_by(User.id)).all()
-    after_people = session.scalars(select(User).where(User.role == Role.AFTERSALES_CARE.value,
+    after_people = session.scalars(select(User).where(User.role == Role.AFTERSALES_CARE,
                                                       User.active.is_(True)).order_by(User.id)).all()
     sales = visits = 0
     for i in range(count):
@@ -339,7 +339,7 @@ def load_checklist_demo(session: Session, *, days: int = 10) -> list[str]:
             for answer in run.answers:
                 roll = rng.random()
                 result = Result.FAIL if roll < 0.07 else Result.NA if roll < 0.1 else Result.PASS
-                checklist.answer_item(session, run, answer, actor=inspector, result=result.value,
+                checklist.answer_item(session, run, answer, actor=inspector, result=result,
                                       note="现场拍照" if result == Result.FAIL else None)
                 if result == Result.FAIL:
                     checklist.add_before_photo(session, run, answer, actor=inspector,

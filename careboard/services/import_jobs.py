@@ -67,7 +67,7 @@ def progress_path(job: ImportJob) -> Path:
 def new_job(session: Session, *, uploader: User, file_name: str, extension: str) -> ImportJob:
     """A QUEUED check of an upload; the caller saves the file at upload_path(job) and commits."""
     job = ImportJob(token=secrets.token_hex(16), uploader_id=uploader.id, file_name=file_name[:255],
-                    extension=extension, phase=JobPhase.CHECK.value, status=JobStatus.QUEUED.value, rows_done=0)
+                    extension=extension, phase=JobPhase.CHECK, status=JobStatus.QUEUED, rows_done=0)
     session.add(job)
     session.flush()
     return job
@@ -97,9 +97,9 @@ def confirm(session: Session, job: ImportJob, *, now: datetime) -> bool:
     if not awaiting_confirmation(job, now):
         return False
     queued = session.execute(
-        update(ImportJob).where(ImportJob.id == job.id, ImportJob.phase == JobPhase.CHECK.value,
-                                ImportJob.status == JobStatus.DONE.value)
-        .values(phase=JobPhase.IMPORT.value, status=JobStatus.QUEUED.value, rows_done=0, started_at=None,
+        update(ImportJob).where(ImportJob.id == job.id, ImportJob.phase == JobPhase.CHECK,
+                                ImportJob.status == JobStatus.DONE)
+        .values(phase=JobPhase.IMPORT, status=JobStatus.QUEUED, rows_done=0, started_at=None,
                 finished_at=None)).rowcount
     session.expire(job)
     return queued == 1
@@ -148,7 +148,7 @@ def run_pending(session_factory: Callable[[], Session]) -> int:
         sweep(session, now=utcnow())
         session.commit()
         while True:
-            job_id = session.scalar(select(ImportJob.id).where(ImportJob.status == JobStatus.QUEUED.value)
+            job_id = session.scalar(select(ImportJob.id).where(ImportJob.status == JobStatus.QUEUED)
                                     .order_by(ImportJob.id).limit(1))
             session.rollback()
             if job_id is None or run_job(session_factory, job_id) is None:
@@ -162,8 +162,8 @@ def run_job(session_factory: Callable[[], Session], job_id: int) -> ImportJob | 
     session = session_factory()
     now = utcnow()
     claimed = session.execute(
-        update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == JobStatus.QUEUED.value)
-        .values(status=JobStatus.RUNNING.value, started_at=now, rows_done=0)).rowcount
+        update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=now, rows_done=0)).rowcount
     session.commit()
     if claimed != 1:
         return None
@@ -210,7 +210,7 @@ def _run_phase(session: Session, job: ImportJob, upload: Path, beat: _Heartbeat)
 
 def _end(job: ImportJob, status: JobStatus, *, report: customer_import.ImportReport | None = None,
          failure: str | None = None) -> None:
-    job.status = status.value
+    job.status = status
     job.finished_at = utcnow()
     if report is not None:
         job.report = report.to_json()
@@ -233,7 +233,7 @@ class _Heartbeat:
 def sweep(session: Session, *, now: datetime) -> int:
     """Mark as failed the running jobs whose heartbeat stopped (their process ended); how many. The caller
     commits."""
-    stalled = [job for job in session.scalars(select(ImportJob).where(ImportJob.status == JobStatus.RUNNING.value))
+    stalled = [job for job in session.scalars(select(ImportJob).where(ImportJob.status == JobStatus.RUNNING))
                if progress(job, now)[2]]
     for job in stalled:
         with force_locale(_language(session, job)):

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
-from careboard.models import (Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate,
-                              Level, User)
+from careboard.models import (CallbackResult, Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore,
+                              KpiTemplate, Level, User)
 from careboard.services import checklist, complaints, kpi_engine
 from careboard.services.errors import Conflict, DomainError, Forbidden, MonthClosed, TemplateError
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
@@ -132,16 +132,16 @@ def _on_time_cards(session: Session, code: str, user_ids: list[int], start: date
 
 def callback_completion(session: Session, user_ids: list[int], start: datetime, end: datetime, **_kw):
     return _on_time_cards(session, "callback_completion", user_ids, start, end,
-                          Card.kind == CardKind.CALLBACK.value)
+                          Card.kind == CardKind.CALLBACK)
 
 
 def greeting_rate(session: Session, user_ids: list[int], start: datetime, end: datetime, **_kw):
-    return _on_time_cards(session, "greeting_rate", user_ids, start, end, Card.kind == CardKind.REMINDER.value,
+    return _on_time_cards(session, "greeting_rate", user_ids, start, end, Card.kind == CardKind.REMINDER,
                           Card.source.in_(GREETINGS))
 
 
 def reminders_sent(session: Session, user_ids: list[int], start: datetime, end: datetime, **_kw):
-    return _on_time_cards(session, "reminders_sent", user_ids, start, end, Card.kind == CardKind.REMINDER.value,
+    return _on_time_cards(session, "reminders_sent", user_ids, start, end, Card.kind == CardKind.REMINDER,
                           Card.source.not_in(GREETINGS))
 
 
@@ -149,7 +149,7 @@ def callback_success(session: Session, user_ids: list[int], start: datetime, end
     """First attempts due in the month; reached if that call or one of its retries reached the customer."""
     found = _empty("callback_success", user_ids)
     firsts = session.execute(select(Card.id, Card.assignee_id, Card.callback_result)
-                             .where(Card.assignee_id.in_(user_ids), Card.kind == CardKind.CALLBACK.value,
+                             .where(Card.assignee_id.in_(user_ids), Card.kind == CardKind.CALLBACK,
                                     Card.attempt == 1, Card.due_at >= start, Card.due_at < end)
                              .order_by(Card.due_at, Card.id)).all()
     if not firsts:
@@ -157,7 +157,7 @@ def callback_success(session: Session, user_ids: list[int], start: datetime, end
     # Follow each unreached call to its retry ("retry:<id>") through the unique rule_key index, a level at a
     # time, instead of reading every retry of the store.
     retries: dict[int, tuple[int, str | None]] = {}          # parent card id -> (retry id, result)
-    frontier = [card_id for card_id, _a, result in firsts if result != "reached"]
+    frontier = [card_id for card_id, _a, result in firsts if result != CallbackResult.REACHED]
     for _level in range(20):
         if not frontier:
             break
@@ -167,7 +167,7 @@ def callback_success(session: Session, user_ids: list[int], start: datetime, end
             for card_id, key, result in session.execute(select(Card.id, Card.rule_key, Card.callback_result)
                                                         .where(Card.rule_key.in_(keys))):
                 retries[int(key.split(":", 1)[1])] = (card_id, result)
-                if result != "reached":
+                if result != CallbackResult.REACHED:
                     found_now.append(card_id)
         frontier = found_now
     for card_id, assignee_id, result in firsts:
@@ -175,10 +175,10 @@ def callback_success(session: Session, user_ids: list[int], start: datetime, end
         m.total += 1
         m.card_ids.append(card_id)
         current, seen = card_id, 0
-        while result != "reached" and current in retries and seen < 20:
+        while result != CallbackResult.REACHED and current in retries and seen < 20:
             current, result = retries[current]
             seen += 1
-        m.done += result == "reached"
+        m.done += result == CallbackResult.REACHED
     return found
 
 

@@ -59,7 +59,7 @@ def create_planned(session: Session, planned: list[Planned], s: StoreSettings) -
     # The next free position of every To do lane: a person's, or the unassigned cards of a role.
     ends: dict[object, int] = {}
     for assignee_id, role, count in session.execute(
-            select(Card.assignee_id, Card.role, func.count()).where(Card.column == Column.TODO.value)
+            select(Card.assignee_id, Card.role, func.count()).where(Card.column == Column.TODO)
             .group_by(Card.assignee_id, Card.role)):
         lane_key = assignee_id or f"role:{role}"
         ends[lane_key] = ends.get(lane_key, 0) + count
@@ -73,7 +73,7 @@ def create_planned(session: Session, planned: list[Planned], s: StoreSettings) -
             position = ends.get(lane_key, 0)
             ends[lane_key] = position + 1
             cards.append(Card(kind=p.kind, title=p.title[:200], details=p.details, role=p.role,
-                              assignee_id=lane, assignee=person, column=Column.TODO.value, position=position,
+                              assignee_id=lane, assignee=person, column=Column.TODO, position=position,
                               due_at=due_at(p.due_on, s.zone), priority=int(p.priority), source=p.rule,
                               rule_key=p.key, customer_id=p.customer_id, vehicle_id=p.vehicle_id))
         created += _insert(session, cards)
@@ -111,6 +111,6 @@ CARD_COPY = ("kind", "title", "details", "role", "assignee_id", "column", "posit
 
 
 def _created_event(card: Card) -> CardEvent:
-    return CardEvent(card_id=card.id, actor_id=None, kind=EventKind.CREATED.value, to_value=Column.TODO.value,
+    return CardEvent(card_id=card.id, actor_id=None, kind=EventKind.CREATED, to_value=Column.TODO,
                      at=utcnow())
 

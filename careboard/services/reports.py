@@ -274,7 +274,7 @@ def scorecard_workbook(session: Session, month: str, *, s: StoreSettings) -> byt
     for rank, card in kpi.ranked(cards):
         coefficients = "; ".join(f"{c['name']} ×{c['factor']}" for c in card.computation["coefficients"]
                                  if c["factor"] is not None)
-        summary.append([rank, card.person.display_name, card.person.username, Role(card.person.role).label,
+        summary.append([rank, card.person.display_name, card.person.username, card.person.role.label,
                         card.total, _("yes") if card.computation["complete"] else _("no"), coefficients,
                         _("yes") if card.finalized else _("no")])
     by_role: dict[str, list[kpi.Scorecard]] = {}

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from careboard import dates
-from careboard.models import Card, CardKind, ChecklistArea, Complaint, ComplaintStep, Result, RunAnswer, User
+from careboard.models import (Card, CardKind, ChecklistArea, Column, Complaint, ComplaintStatus, ComplaintStep, Result,
+                              RunAnswer, User)
 from careboard.models.checklist import ChecklistRun
 from careboard.services import board, checklist, complaints, kpi
 from careboard.services.errors import DomainError
@@ -128,7 +129,7 @@ def people_week(session: Session, start: datetime, end: datetime, now: datetime)
 
 def overdue_cards(session: Session, now: datetime, limit: int = 200) -> list[Card]:
     return session.scalars(select(Card).options(selectinload(Card.assignee))
-                           .where(Card.completed_at.is_(None), Card.due_at < now, Card.column != "done")
+                           .where(Card.completed_at.is_(None), Card.due_at < now, Card.column != Column.DONE)
                            .order_by(Card.due_at).limit(limit)).all()
 
 
@@ -136,7 +137,7 @@ def callbacks_week(session: Session, start: datetime, end: datetime) -> Callback
     """Callbacks due in the week (first attempts): done, reached on the call or a retry, satisfaction, and
     the problems customers raised."""
     out = CallbackWeek()
-    cards = session.scalars(select(Card).where(Card.kind == CardKind.CALLBACK.value, Card.due_at >= start,
+    cards = session.scalars(select(Card).where(Card.kind == CardKind.CALLBACK, Card.due_at >= start,
                                                Card.due_at < end).order_by(Card.due_at)).all()
     firsts = [c for c in cards if c.attempt == 1]
     people = sorted({c.assignee_id for c in firsts if c.assignee_id})
@@ -160,7 +161,7 @@ def complaints_week(session: Session, start: datetime, end: datetime, now: datet
         Complaint.received_at >= start, Complaint.received_at < end)) or 0
     out.closed = session.scalar(select(func.count(Complaint.id)).where(
         Complaint.closed_at >= start, Complaint.closed_at < end)) or 0
-    open_ones = session.scalars(select(Complaint).where(Complaint.status != "closed")).all()
+    open_ones = session.scalars(select(Complaint).where(Complaint.status != ComplaintStatus.CLOSED)).all()
     out.overdue = [c for c in open_ones if complaints.is_overdue(c, now, s)]
     out.timeline = session.scalars(select(ComplaintStep).options(selectinload(ComplaintStep.actor))
                                    .where(ComplaintStep.at >= start, ComplaintStep.at < end)
@@ -179,8 +180,8 @@ def areas_week(session: Session, monday: date) -> list[AreaWeek]:
             .where(ChecklistRun.day.between(monday, sunday)).group_by(ChecklistRun.area_id, RunAnswer.result)):
         row = found.get(area_id)
         if row is not None:
-            row.passed += n if result == Result.PASS.value else 0
-            row.failed += n if result == Result.FAIL.value else 0
+            row.passed += n if result == Result.PASS else 0
+            row.failed += n if result == Result.FAIL else 0
     for area_id, n in session.execute(select(ChecklistRun.area_id, func.count()).where(
             ChecklistRun.day.between(monday, sunday)).group_by(ChecklistRun.area_id)):
         if area_id in found:

@@ -23,7 +23,7 @@ def priority_choices():
 
 def person_choices(people, *, unassigned: bool = True):
     choices = [SelectChoice(UNASSIGNED, _l("Unassigned"))] if unassigned else []
-    return choices + [SelectChoice(p.id, f"{p.display_name} · {Role(p.role).label}") for p in people]
+    return choices + [SelectChoice(p.id, f"{p.display_name} · {p.role.label}") for p in people]
 
 
 class VersionForm(FlaskForm):

@@ -159,15 +159,15 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
             data={"title": card.title, "details": card.details, "due_at": dates.utc_to_local_naive(card.due_at, zone),
                   "priority": card.priority, "version": card.version}, formdata=None),
         complete_form=forms.get("complete") or (
-            CallbackOutcomeForm if card.kind == CardKind.CALLBACK.value else CompleteForm)(
+            CallbackOutcomeForm if card.kind == CardKind.CALLBACK else CompleteForm)(
             data={"version": card.version}, formdata=None),
         script=callbacks.script_for(db.session, card.source, store().store_name)
-        if card.kind == CardKind.CALLBACK.value else None,
+        if card.kind == CardKind.CALLBACK else None,
         complaint_id=complaints.complaint_id_of_card(db.session, card.id)
-        if card.kind == CardKind.COMPLAINT.value else None,
-        checklist_run=checklist.run_of_card(db.session, card.id) if card.kind == CardKind.INSPECTION.value else None,
+        if card.kind == CardKind.COMPLAINT else None,
+        checklist_run=checklist.run_of_card(db.session, card.id) if card.kind == CardKind.INSPECTION else None,
         rectification=checklist.answer_of_card(db.session, card.id)
-        if card.kind == CardKind.RECTIFICATION.value else None,
+        if card.kind == CardKind.RECTIFICATION else None,
         comment_form=forms.get("comment") or CommentForm(formdata=None),
         reassign_form=ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version},
                                    formdata=None, people=people),
@@ -182,7 +182,7 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
 @bp.route("/cards/new", methods=["GET", "POST"])
 @policy.staff
 def new_card():
-    kinds = [k for k in CardKind if policy.can_create_kind(current_user, k.value)]
+    kinds = [k for k in CardKind if policy.can_create_kind(current_user, k)]
     people = active_people() if policy.can_reassign(current_user) else [current_user]
     form = NewCardForm(kinds=kinds, people=people)
     if request.method == "GET":
@@ -286,7 +286,7 @@ def reassign_card(card_id: int):
 @policy.staff
 def complete_card(card_id: int):
     card = load_card_or_404(card_id)
-    if card.kind == CardKind.CALLBACK.value:
+    if card.kind == CardKind.CALLBACK:
         form = CallbackOutcomeForm()
         return apply_change(card, lambda: callbacks.record_callback(
             db.session, card, actor=current_user, seen_version=form.version.data,

@@ -54,7 +54,7 @@ class ItemRow(Form):
 
 def _people_choices(people) -> list:
     return [SelectChoice(0, _l("Anyone of the role (least loaded)"))] + \
-        [SelectChoice(p.id, f"{p.display_name} · {Role(p.role).label}") for p in people]
+        [SelectChoice(p.id, f"{p.display_name} · {p.role.label}") for p in people]
 
 
 class AreaForm(FlaskForm):

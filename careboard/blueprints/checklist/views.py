@@ -47,7 +47,7 @@ def load_answer_or_404(run, answer_id: int) -> RunAnswer:
 def load_rectification_or_404(card_id: int) -> tuple[Card, RunAnswer]:
     card = board.get_card(db.session, card_id)
     answer = checklist.answer_of_card(db.session, card_id) if card else None
-    if card is None or answer is None or card.kind != CardKind.RECTIFICATION.value:
+    if card is None or answer is None or card.kind != CardKind.RECTIFICATION:
         abort(404)
     return card, answer
 
@@ -144,7 +144,7 @@ def remove_photo(run_id: int, link_id: int):
     run = load_run_or_404(run_id)
     link = db.session.get(PhotoLink, link_id)
     answer = next((a for a in run.answers if link and a.id == link.answer_id), None)
-    if link is None or answer is None or link.stage != PhotoStage.BEFORE.value:
+    if link is None or answer is None or link.stage != PhotoStage.BEFORE:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -181,12 +181,12 @@ def _rectification_page(card: Card, answer: RunAnswer, *, error: str | None = No
     links = checklist.photos_of(db.session, [answer.id])[answer.id]
     response = render(
         "checklist/rectification.html", card=card, answer=answer, run=answer.run, error=error,
-        before=[link for link in links if link.stage == PhotoStage.BEFORE.value],
-        after=[link for link in links if link.stage == PhotoStage.AFTER.value],
+        before=[link for link in links if link.stage == PhotoStage.BEFORE],
+        after=[link for link in links if link.stage == PhotoStage.AFTER],
         sla=card.sla_state(utcnow(), store().due_soon),
         may_rectify=policy.can_change_card(current_user, card)
-        and card.column not in (Column.WAITING.value, Column.DONE.value),
-        may_verify=policy.can_verify_rectification(current_user) and card.column == Column.WAITING.value,
+        and card.column not in (Column.WAITING, Column.DONE),
+        may_verify=policy.can_verify_rectification(current_user) and card.column == Column.WAITING,
         photo_form=PhotoForm(formdata=None), rectify_form=RectifyForm(data={"version": card.version}, formdata=None),
         verify_form=VersionForm(data={"version": card.version}, formdata=None),
         send_back_form=SendBackForm(data={"version": card.version}, formdata=None), Column=Column)
@@ -294,7 +294,7 @@ def _item_id(text: str | None) -> int | None:
 
 def _items(form: AreaForm) -> list[checklist.ItemInput]:
     return [checklist.ItemInput(id=_item_id(row.item_id.data), text=row.text.data or "",
-                                category=row.category.data or FiveS.SHINE.value, active=bool(row.active.data))
+                                category=row.category.data or FiveS.SHINE, active=bool(row.active.data))
             for row in form.items]
 
 

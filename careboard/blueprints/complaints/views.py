@@ -71,7 +71,7 @@ def new_complaint():
 def show_complaint(complaint_id: int, *, error: str | None = None, status: int = 200):
     complaint = load_complaint_or_404(complaint_id)
     card = board.get_card(db.session, complaint.card_id)
-    current = ComplaintStatus(complaint.status)
+    current = complaint.status
     nxt = complaints.NEXT.get(current)
     context = dict(
         complaint=complaint, card=card, steps=complaints.steps_of(db.session, complaint),

@@ -50,7 +50,7 @@ def load_vehicle_or_404(customer: Customer, vehicle_id: int) -> Vehicle:
 
 def care_people(role: Role, current: User | None) -> list[User]:
     """The active people of a role, and the customer's current one even when no longer active."""
-    people = db.session.scalars(select(User).where(User.role == role.value, User.active.is_(True))
+    people = db.session.scalars(select(User).where(User.role == role, User.active.is_(True))
                                 .order_by(User.display_name)).all()
     if current is not None and current not in people:
         people.append(current)
