@@ -75,8 +75,8 @@ bench: test-deps assets translations
 
 # For developers: refresh the catalogs after adding strings, then translate careboard/translations/zh_CN.
 i18n-extract: deps
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o careboard/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i careboard/translations/messages.pot -d careboard/translations -D messages --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _lp:1c,2 -o careboard/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i careboard/translations/messages.pot -d careboard/translations -D messages --ignore-obsolete --no-fuzzy-matching --width 120
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)/*.js

@@ -53,6 +53,7 @@ EXPECTED = {
     # complaints: intake and steps by staff; deadlines and notifications by supervisors
     "complaints.index": STAFF,
     "complaints.new_complaint": STAFF,
+    "complaints.lookup_preview": STAFF,
     "complaints.show_complaint": STAFF,
     "complaints.advance_complaint": STAFF,
     "complaints.second_callback": STAFF,

@@ -46,17 +46,23 @@ def test_language_switch_refuses_an_outside_next(client):
 
 
 def test_every_message_of_the_code_is_translated_to_chinese(tmp_path):
-    """Extract the strings as `make i18n-extract` does; each must have a Chinese translation."""
+    """Extract the strings as `make i18n-extract` does (message contexts included: one English word with
+    two meanings is two messages); each must have a Chinese translation."""
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-o", str(pot), "--no-location", "."], cwd=ROOT, check=True)
+                    "-k", "_l", "-k", "_lp:1c,2", "-o", str(pot), "--no-location", "."], cwd=ROOT, check=True)
+
+    def key(m):
+        return m.context, m.id if isinstance(m.id, str) else m.id[0]
+
     with pot.open("rb") as fh:
-        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
-    assert "Log in to CareBoard" in wanted                   # the extraction did see the templates
+        wanted = {key(m) for m in read_po(fh) if m.id}
+    assert (None, "Log in to CareBoard") in wanted           # the extraction did see the templates
+    assert {("button", "Open"), ("state", "Open"), ("state", "Done")} <= wanted    # and the contexts
     po_path = ROOT / "careboard/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
     with po_path.open("rb") as fh:
         catalog = read_po(fh)
-    translated = {(m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
+    translated = {key(m) for m in catalog
                   if m.id and "fuzzy" not in m.flags
                   and (all(m.string) if isinstance(m.string, tuple) else m.string)}
-    assert sorted(wanted - translated) == []
+    assert sorted(wanted - translated, key=str) == []

@@ -5,6 +5,7 @@ import enum
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +46,7 @@ COLUMN_LABELS = {
     Column.TODO: _l("To do"),
     Column.DOING: _l("Doing"),
     Column.WAITING: _l("Waiting"),
-    Column.DONE: _l("Done"),
+    Column.DONE: _lp("state", "Done"),    # the column; a button "Done" is the verb
 }
 labels(Column, COLUMN_LABELS)
 OPEN_COLUMNS = (Column.TODO, Column.DOING, Column.WAITING)

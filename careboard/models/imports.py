@@ -9,6 +9,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,8 +25,8 @@ class JobStatus(Labelled, enum.StrEnum):
     FAILED = "failed"          # stopped by an error or a restart; nothing was imported
 
 
-labels(JobStatus, {JobStatus.QUEUED: _l("Waiting"), JobStatus.RUNNING: _l("Running"), JobStatus.DONE: _l("Done"),
-                   JobStatus.FAILED: _l("Failed")})
+labels(JobStatus, {JobStatus.QUEUED: _lp("import job", "Waiting"), JobStatus.RUNNING: _l("Running"),
+                   JobStatus.DONE: _lp("state", "Done"), JobStatus.FAILED: _lp("import job", "Failed")})
 
 
 class JobPhase(Labelled, enum.StrEnum):

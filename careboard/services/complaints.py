@@ -23,7 +23,7 @@ from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus
 from careboard.services import board as board_service
 from careboard.services import customers
 from careboard.services.assigner import open_load
-from careboard.services.errors import Conflict, DomainError, FollowsComplaint, Forbidden, IllegalStep
+from careboard.services.errors import Conflict, DomainError, FieldError, FollowsComplaint, Forbidden, IllegalStep
 from careboard.services.settings import StoreSettings
 from careboard.services.texts import is_visible
 
@@ -291,22 +291,81 @@ def figures(session: Session, *, start: datetime, end: datetime, s: StoreSetting
 # ---------------------------------------------------------------- intake helpers and lists
 
 
-def resolve_customer(session: Session, lookup: str | None, name: str | None):
+def _parse_lookup(lookup: str) -> tuple[str, str]:
+    """("mobile", 13800138000) for a phone, ("plate", 沪AD1234) for a plate. FieldError("lookup") for what
+    is neither: only a whole number or a whole plate finds a customer, never part of a number (the rule of
+    customers.search for a role that sees masked numbers)."""
+    digits = "".join(ch for ch in lookup if ch.isdigit())
+    try:
+        if len(digits) >= 11 or lookup.startswith("+"):
+            return "mobile", customers.normalize_mobile(lookup)
+        return "plate", customers.normalize_plate(lookup)
+    except FieldError as error:
+        raise FieldError("lookup", str(error)) from None
+
+
+def _find_customer(session: Session, kind: str, value: str) -> Customer | None:
+    """The customer with exactly this mobile number, or the first owner of a vehicle with exactly this plate;
+    with their vehicles loaded."""
+    query = select(Customer).options(selectinload(Customer.vehicles))
+    if kind == "mobile":
+        return session.scalar(query.where(Customer.mobile == value))
+    return session.scalar(query.where(Customer.id.in_(select(Vehicle.customer_id).where(Vehicle.plate == value)))
+                          .order_by(Customer.id).limit(1))
+
+
+def resolve_customer(session: Session, lookup: str | None, name: str | None) -> Customer | None:
     """The customer a caller names by phone or plate; a new customer when a phone and a name are given
-    and nobody has that phone; None when nothing is given. Raises FieldError for a bad phone or plate."""
+    and nobody has that phone; None when nothing is given. FieldError on "lookup" for a bad phone or plate,
+    for an unknown phone without a name and for a plate nobody has: a complaint is never saved without
+    the customer the operator typed."""
     lookup = (lookup or "").strip()
     if not lookup:
         return None
-    digits = "".join(ch for ch in lookup if ch.isdigit())
-    if len(digits) >= 11 or lookup.startswith("+"):
-        mobile = customers.normalize_mobile(lookup)
-        found = customers.find_customer_by_mobile(session, mobile)
-        if found is None and (name or "").strip():
-            found = customers.create_customer(session, name=name, mobile=mobile)
+    kind, value = _parse_lookup(lookup)
+    found = _find_customer(session, kind, value)
+    if kind == "plate":
+        if found is None:
+            raise FieldError("lookup", _("No customer has the plate %(plate)s: type the caller's mobile number "
+                                         "instead (with a name for a new customer), or leave the field empty.",
+                                         plate=customers.format_plate(value)))
         return found
-    plate = customers.normalize_plate(lookup)
-    return session.scalar(select(Customer).join(Vehicle, Vehicle.customer_id == Customer.id)
-                          .where(Vehicle.plate == plate).limit(1))
+    if found is not None:
+        return found
+    if not (name or "").strip():
+        raise FieldError("lookup", _("Nobody has this number yet: give the customer's name to create them, or "
+                                     "leave the number empty."))
+    try:
+        return customers.create_customer(session, name=name, mobile=value)
+    except FieldError as error:
+        raise FieldError("name" if error.field == "name" else "lookup", str(error)) from None
+
+
+@dataclass(frozen=True)
+class LookupPreview:
+    """What the intake's lookup finds while the operator types: `state` is "empty", "incomplete" (not yet
+    a whole number or plate; `message` says why), "found" (`customer`, with its vehicles loaded), "new"
+    (a whole number nobody has: a name creates the customer) or "unknown_plate"."""
+    state: str
+    customer: Customer | None = None
+    message: str = ""
+
+
+def preview_lookup(session: Session, lookup: str | None) -> LookupPreview:
+    """The intake's lookup as resolve_customer will read it, without saving anything: the same rule (a
+    whole number or a whole plate, never part of a number), so the preview tells no more than the search
+    already tells a role that sees masked numbers."""
+    lookup = (lookup or "").strip()
+    if not lookup:
+        return LookupPreview("empty")
+    try:
+        kind, value = _parse_lookup(lookup)
+    except FieldError:
+        return LookupPreview("incomplete", message=_("Type the whole mobile number (11 digits) or the whole plate."))
+    found = _find_customer(session, kind, value)
+    if found is None:
+        return LookupPreview("unknown_plate" if kind == "plate" else "new")
+    return LookupPreview("found", customer=found)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from careboard.dates import OUT_OF_RANGE, in_range
-from careboard.models import Card, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
+from careboard.models import Card, CardKind, Customer, Level, Role, Sale, ServiceVisit, User, Vehicle
 from careboard.services.errors import FieldError
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")                      # mainland China mobile numbers
@@ -328,6 +328,35 @@ def new_visit(vehicle: Vehicle, visited_on: date, *, work_order: str | None = No
 
 
 # ---------------------------------------------------------------- the timeline
+
+
+@dataclass
+class CustomerSummary:
+    """What a page about one matter of a customer (a complaint) shows beside it: the vehicles, the latest
+    service visits and callbacks, newest first."""
+    customer: Customer
+    vehicles: list[Vehicle]
+    visits: list[ServiceVisit]
+    callbacks: list[Card]
+
+    @property
+    def vehicles_by_id(self) -> dict[int, Vehicle]:
+        return {v.id: v for v in self.vehicles}
+
+
+def summary(session: Session, customer_id: int, *, recent: int = 5) -> CustomerSummary | None:
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id)
+                              .options(selectinload(Customer.vehicles)))
+    if customer is None:
+        return None
+    visits = session.scalars(select(ServiceVisit).where(ServiceVisit.customer_id == customer_id)
+                             .order_by(ServiceVisit.visited_on.desc(), ServiceVisit.id.desc()).limit(recent)).all()
+    callbacks = session.scalars(
+        select(Card).where(Card.customer_id == customer_id, Card.kind == CardKind.CALLBACK.value)
+        .options(selectinload(Card.assignee))
+        .order_by(func.coalesce(Card.completed_at, Card.due_at, Card.created_at).desc(), Card.id.desc())
+        .limit(recent)).all()
+    return CustomerSummary(customer, list(customer.vehicles), list(visits), list(callbacks))
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_staff_ticks_a_card_off(browser, live_server, shot, viewport):
     item = page.locator(".mine-card", has_text="试驾车预约确认")
     expect(item).to_be_visible()
     shot(page, f"mine-{size}")
-    item.get_by_role("button", name="已完成").click()
+    item.get_by_role("button", name="✔ 完成").click()              # the verb, not the column "已完成"
     drawer = page.locator("#drawer")
     expect(drawer.get_by_text("按时完成")).to_be_visible()
     expect(drawer.get_by_text("完成了卡片")).to_be_visible()

@@ -2,6 +2,7 @@
 printable handling form), and the actions on it."""
 from __future__ import annotations
 
+from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,10 +16,10 @@ from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
-from careboard.models import Card, Category, Channel, Complaint, ComplaintStatus, Department, Notification
-from careboard.services import board, complaints
+from careboard.models import (CallbackResult, Card, Category, Channel, Column, Complaint, ComplaintStatus, Department,
+                              Notification)
+from careboard.services import board, complaints, customers
 from careboard.services.errors import FieldError, Forbidden
-
 
 
 def load_complaint_or_404(complaint_id: int) -> Complaint:
@@ -58,12 +59,33 @@ def new_complaint():
                 customer_id=customer.id if customer else None,
                 received_at=dates.local_to_utc(form.received_at.data, store().zone) or utcnow(), s=store())
         if outcome.refused:
-            field = form.lookup if isinstance(outcome.refusal.error, FieldError) else form.description
+            error = outcome.refusal.error
+            field = form.description
+            if isinstance(error, FieldError):
+                field = form.name if error.field == "name" else form.lookup
             field.errors.append(outcome.refusal.text)
         else:
             flash(_("Complaint #%(id)d logged; it is on the board now.", id=complaint.id), "success")
             return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
-    return render_template("complaints/new.html", form=form), 422 if form.errors else 200
+    preview = complaints.preview_lookup(db.session, form.lookup.data) if form.lookup.data else None
+    return render_template("complaints/new.html", form=form, preview=preview, **display_helpers()), \
+        422 if form.errors else 200
+
+
+@bp.get("/lookup")
+@policy.staff
+def lookup_preview():
+    """The intake's preview of whom the lookup finds, while the operator types (htmx). It reads nothing
+    that customers.search would not show the same viewer: a whole number or plate, the number masked."""
+    preview = complaints.preview_lookup(db.session, request.args.get("lookup", "")[:40])
+    return render_template("complaints/_lookup.html", preview=preview, **display_helpers())
+
+
+def display_helpers() -> dict:
+    """A phone number as the viewer may see it (masked for roles that do not phone customers), a plate
+    with its dot."""
+    return {"phone": partial(customers.shown_mobile, current_user._get_current_object()),
+            "plate": customers.format_plate}
 
 
 @bp.get("/<int:complaint_id>")
@@ -81,6 +103,8 @@ def show_complaint(complaint_id: int, *, error: str | None = None, status: int =
         step_form=StepForm(data={"to": nxt.value if nxt else "", "version": complaint.version}, formdata=None),
         callback_form=SecondCallbackForm(data={"version": complaint.version}, formdata=None),
         deadline_form=DeadlineForm(data={"version": complaint.version}, formdata=None),
+        customer=customers.summary(db.session, complaint.customer_id) if complaint.customer_id else None,
+        CallbackResult=CallbackResult, Column=Column, **display_helpers(),
         Department=Department, Category=Category, Channel=Channel, ComplaintStatus=ComplaintStatus)
     return render_template("complaints/detail.html", **context), status
 

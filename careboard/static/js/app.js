@@ -2,11 +2,12 @@
 (function () {
   "use strict";
 
-  function toast(message) {
+  function toast(message, kind) {
     var box = document.getElementById("toasts");
     if (!box) return;
     var el = document.createElement("div");
     el.className = "toast toast-error";
+    if (kind) el.dataset.kind = kind;
     el.setAttribute("role", "alert");
     var text = document.createElement("span");
     text.textContent = message;
@@ -27,7 +28,7 @@
 
   // A request that never reached the server: say so, never fail silently.
   document.addEventListener("htmx:sendError", function () {
-    toast(document.body.dataset.offlineMessage);
+    toast(document.body.dataset.offlineMessage, "offline");
   });
 
   // Idle logout on shared tablets: after the idle time without touch or keys, reload; the server,

@@ -1,27 +1,49 @@
-// The 5S run page: a save that fails (no connection, server error) marks its item and offers a retry,
-// so a tap is never lost silently. The item's form keeps the tapped answer (or chosen photo) for the retry.
+// The 5S run page: a save that does not reach the server (no connection) or that the server fails on (5xx)
+// marks its item and offers a retry, so a tap is never lost silently. The item's form keeps the tapped
+// answer (or chosen photo) for the retry. A save the server refuses (4xx: not a photo, too large, a stale
+// page) is no connection failure: the server's message is the only one shown (issue 17, item 12).
 (function () {
   "use strict";
 
-  function failed(event) {
+  function itemOf(event) {
     var form = event.detail && event.detail.elt && event.detail.elt.closest("form");
     var item = form && form.closest(".run-item");
-    if (!item) return;
-    item.classList.add("save-failed");
-    item.dataset.retryForm = form.classList.contains("photo-form") ? "photo" : "answer";
+    return item ? { form: form, item: item } : null;
+  }
+
+  function clear(item) {
+    item.classList.remove("save-failed");
     var note = item.querySelector(".save-failed-note");
+    if (note) note.hidden = true;
+  }
+
+  function failed(event) {
+    var found = itemOf(event);
+    if (!found) return;
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status >= 400 && status < 500) return;          // refused by the server: its own message says why
+    found.item.classList.add("save-failed");
+    found.item.dataset.retryForm = found.form.classList.contains("photo-form") ? "photo" : "answer";
+    var note = found.item.querySelector(".save-failed-note");
     if (note) note.hidden = false;
   }
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:responseError", failed);
+
+  // A new attempt from an item: the note and the "offline" toast of an earlier attempt no longer hold.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var found = itemOf(event);
+    if (!found) return;
+    clear(found.item);
+    document.querySelectorAll('#toasts .toast[data-kind="offline"]').forEach(function (toast) { toast.remove(); });
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-retry]");
     if (!button) return;
     var item = button.closest(".run-item");
     var form = item.querySelector(item.dataset.retryForm === "photo" ? ".photo-form" : ".answer-form");
-    item.classList.remove("save-failed");
-    button.closest(".save-failed-note").hidden = true;
+    clear(item);
     if (form && window.htmx) window.htmx.trigger(form, "change");
   });
 })();
