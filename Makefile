@@ -1,4 +1,6 @@
 # CareBoard: `make run` sets everything up and serves; `make test` runs the whole suite.
+# `make run` serves with gunicorn and gunicorn.conf.py, as deploy/ does in production (the development settings
+# of careboard/config.py, plain HTTP); `make dev` serves with Flask's reloading development server instead.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,10 +9,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 VENDOR := careboard/static/vendor
 
-.PHONY: run setup venv deps test-deps lint-deps assets translations db demo test lint bench i18n-extract clean
+.PHONY: run dev setup venv deps test-deps lint-deps assets translations db demo test lint bench i18n-extract clean
 
 run: setup db demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	CAREBOARD_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'careboard:create_app()'
+
+dev: setup db demo
+	$(FLASK) run --reload --host $(HOST) --port $(PORT)
 
 setup: deps assets translations
 
@@ -51,7 +56,7 @@ db: setup
 	$(FLASK) db upgrade
 
 demo: db
-	$(FLASK) demo
+	$(FLASK) demo --address http://$(HOST):$(PORT)/
 
 # Browser tests run when /usr/bin/chromium exists (.ci/run installs it). TEST_DATABASE_URL selects PostgreSQL.
 test: test-deps assets translations

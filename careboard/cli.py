@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
@@ -20,8 +21,19 @@ from careboard.services.errors import DomainError, InputError, TemplateError
 def init_app(app: Flask) -> None:
     @app.cli.command("demo")
     @click.option("--force", is_flag=True, help="Add demo data even to a database with real accounts.")
-    def demo_command(force: bool) -> None:
-        """Create the demo store and accounts (password careboard-demo). Safe to run again."""
+    @click.option("--address", metavar="URL", help="Where CareBoard is served, printed at the end (make run).")
+    def demo_command(force: bool, address: str | None) -> None:
+        """Create the demo store and accounts (password careboard-demo). Safe to run again. A database that
+        holds accounts the demo did not create (a real store's) is left alone, and the command still succeeds,
+        so that `make run` goes on serving it."""
+        foreign = demo.foreign_users(db.session)
+        if foreign and not force:
+            db.session.rollback()
+            names = ", ".join(foreign[:5]) + ("…" if len(foreign) > 5 else "")
+            click.echo(f"Demo data not added: this database holds accounts the demo did not create ({names}). "
+                       f"`flask --app careboard demo --force` adds it anyway.")
+            _echo_address(address)
+            return
         try:
             created = demo.load_demo(db.session, force=force)
         except DomainError as error:
@@ -33,6 +45,10 @@ def init_app(app: Flask) -> None:
                 click.echo(f"created {line}")
         else:
             click.echo("demo data already present; nothing to do")
+        click.echo(f"Demo accounts, password {demo.DEMO_PASSWORD}:")
+        for line in demo.account_lines():
+            click.echo(line)
+        _echo_address(address)
 
     @app.cli.command("tick")
     @click.option("--now", "now_text", metavar="ISO-TIME",
@@ -78,10 +94,11 @@ def init_app(app: Flask) -> None:
     @click.option("--display-name", default="Administrator")
     @click.password_option()
     def create_admin_command(username: str, display_name: str, password: str) -> None:
-        """Create the first administrator of a real store."""
+        """Create the first administrator of a real store (no care role: give it one on the accounts page if
+        this person also works cards)."""
         try:
             accounts.create_user(db.session, username=username, display_name=display_name,
-                                 role=Role.ANALYST, level=Level.ADMIN, password=password)
+                                 role=Role.NONE, level=Level.ADMIN, password=password)
             checklist.ensure_default_areas(db.session)          # a new store starts with the default 5S set
         except DomainError as error:
             db.session.rollback()
@@ -156,6 +173,19 @@ def init_app(app: Flask) -> None:
         except (TemplateError, InputError) as error:
             raise click.ClickException(str(error)) from None
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+
+
+def _echo_address(address: str | None) -> None:
+    """The last line of `make run`'s set-up: where to open CareBoard."""
+    if not address:
+        return
+    url = urlsplit(address)
+    if url.hostname in ("0.0.0.0", "::"):                     # every interface: name the ones people can use
+        port = f":{url.port}" if url.port else ""
+        click.echo(f"CareBoard: http://127.0.0.1{port}/ on this computer; tablets and phones on the same network "
+                   f"use this computer's network address{port and ', port ' + str(url.port)}.")
+    else:
+        click.echo(f"CareBoard: {address}")
 
 
 def _echo_report(result) -> None:

@@ -14,7 +14,7 @@ SETTINGS = {"due_soon_hours": 2, "poll_seconds": 20, "wip_limit_todo": 0, "wip_l
             "maintenance_interval_months": 5, "maintenance_lead_days": 7, "warranty_lead_days": 30,
             "inspection_lead_days": 30, "insurance_lead_days": 45, "birthday_lead_days": 1, "holiday_lead_days": 3,
             "reminder_due_days": 3, "winback_months": 6, "callback_attempts": 3, "satisfaction_threshold": 6,
-            "rectification_days": 1, "holidays": ""}
+            "rectification_days": 1, "scorecard_entry_day": 25, "holidays": ""}
 ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings"]
 ADMIN_POSTS = ["/admin/users/new", "/admin/users/1", "/admin/users/1/active", "/admin/users/1/password",
                "/admin/settings"]

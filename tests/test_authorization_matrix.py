@@ -85,6 +85,7 @@ EXPECTED = {
     "scorecard.measure_cards": STAFF,
     "scorecard.enter_figures": SUPERVISOR,
     "scorecard.export_month": SUPERVISOR,
+    "scorecard.confirm_finalize": DIRECTOR,
     "scorecard.finalize_month": DIRECTOR,
     "scorecard.reopen_month": DIRECTOR,
     "scorecard.list_templates": DIRECTOR,

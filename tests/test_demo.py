@@ -54,16 +54,47 @@ def test_demo_creates_one_account_per_role_and_is_idempotent(demo, demo_session)
     assert demo_session.scalar(select(func.count()).select_from(User)) == count
 
 
-def test_demo_refuses_a_database_with_real_accounts(app, session):
+def test_demo_leaves_a_database_with_real_accounts_alone_and_succeeds(app, session):
+    """`make run` goes on serving a real store's database: the demo adds nothing, says so, exits 0."""
+    from careboard.models import Card, Customer, Setting
     from tests.factories import make_user
     make_user(session, "realperson")
     session.commit()
-    refused = _run(app)
-    assert refused.exit_code != 0 and "realperson" in refused.output
+    refused = _run(app, "--address", "http://127.0.0.1:5000/")
+    assert refused.exit_code == 0, refused.output
+    assert "Demo data not added" in refused.output and "realperson" in refused.output
+    assert refused.output.rstrip().endswith("CareBoard: http://127.0.0.1:5000/")
+    assert "careboard-demo" not in refused.output                # no demo accounts to offer
     assert session.scalar(select(func.count()).select_from(User)) == 1
+    for model in (Card, Customer, Setting):
+        assert session.scalar(select(func.count()).select_from(model)) == 0, model
     forced = _run(app, "--force")
     assert forced.exit_code == 0
     assert session.scalar(select(func.count()).select_from(User)) == 1 + len(DEMO_USERS)
+
+
+def test_demo_ends_with_the_accounts_and_the_address(demo):
+    tail = demo.output.rstrip().splitlines()[-len(DEMO_USERS) - 1:]
+    assert tail[0] == "Demo accounts, password careboard-demo:"
+    assert [line.split()[0] for line in tail[1:]] == [username for username, *_ in DEMO_USERS]
+    again = _run(demo.app, "--address", "http://0.0.0.0:8000/")
+    assert again.exit_code == 0
+    assert again.output.rstrip().splitlines()[-1].startswith("CareBoard: http://127.0.0.1:8000/ on this computer")
+
+
+def test_the_demo_administrator_has_no_care_role_and_works_no_lane(demo, demo_session, demo_client):
+    admin = demo_session.scalar(select(User).where(User.username == "admin"))
+    assert admin.role == Role.NONE.value and admin.level == Level.ADMIN
+    from careboard.models import Card
+    assert demo_session.scalar(select(func.count()).select_from(Card).where(Card.assignee_id == admin.id)) == 0
+    assert demo_client.post("/login", data={"username": "director", "password": DEMO_PASSWORD}).status_code == 303
+    board = demo_client.get("/board/?lanes=person").get_data(as_text=True)
+    assert f'data-assignee="{admin.id}"' not in board and "系统管理员" not in board
+    assert 'data-assignee="' in board                              # the lanes of the people who work cards
+    review = demo_client.get("/review/").get_data(as_text=True)
+    assert 'data-person="supervisor"' in review and 'data-person="admin"' not in review
+    scorecard = demo_client.get("/scorecard/").get_data(as_text=True)
+    assert "系统管理员" not in scorecard
 
 
 def test_readme_lists_every_demo_account():

@@ -11,7 +11,7 @@ from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, Kp
 from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
 from careboard.models.settings import RuleState, Setting
-from careboard.models.users import Level, LoginSession, Role, User
+from careboard.models.users import CARE_ROLES, Level, LoginSession, Role, User
 
 __all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
@@ -19,5 +19,5 @@ __all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScor
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
            "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer", "EventKind",
            "ImportJob", "JobPhase", "JobStatus",
-           "Level", "LoginSession", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting", "SlaState",
-           "User", "Vehicle"]
+           "CARE_ROLES", "Level", "LoginSession", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting",
+           "SlaState", "User", "Vehicle"]

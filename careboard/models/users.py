@@ -17,7 +17,9 @@ from careboard.models.labels import Labelled, labels
 
 
 class Role(Labelled, enum.StrEnum):
-    """The 13 roles of the customer-care department (see DESIGN.md)."""
+    """The 13 roles of the customer-care department (see DESIGN.md), and NONE: an account that does no care
+    work (an administrator who only keeps accounts and settings). NONE has no lane, no cards, no KPI template
+    and no place in the review: iterate CARE_ROLES, and filter people with User.does_care_work()."""
 
     CARE_DIRECTOR = "care_director"
     CS_SUPERVISOR = "cs_supervisor"
@@ -32,6 +34,7 @@ class Role(Labelled, enum.StrEnum):
     ANALYST = "analyst"
     ADVERTISING = "advertising"
     OWNERS_CLUB = "owners_club"
+    NONE = "none"
 
 
 ROLE_LABELS = {
@@ -48,8 +51,10 @@ ROLE_LABELS = {
     Role.ANALYST: _l("Analyst"),
     Role.ADVERTISING: _l("Advertising specialist"),
     Role.OWNERS_CLUB: _l("Owners club specialist"),
+    Role.NONE: _l("No care role"),
 }
 labels(Role, ROLE_LABELS)
+CARE_ROLES = tuple(r for r in Role if r is not Role.NONE)       # lanes, cards, checklists, KPI templates
 
 
 class Level(Labelled, enum.IntEnum):
@@ -102,6 +107,11 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def does_care_work(cls):
+        """The condition for people who work cards (lanes, assignees, the review): not Role.NONE."""
+        return cls.role != Role.NONE.value
 
     def at_least(self, level: Level) -> bool:
         return self.level >= level

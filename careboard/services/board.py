@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
-from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
+from careboard.models import CARE_ROLES, Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
 from careboard.models.cards import OPEN_COLUMNS, sla_state
 from careboard.services.errors import Conflict, DomainError, Forbidden
 from careboard.services.settings import StoreSettings
@@ -454,11 +454,12 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
         return lanes[key]
 
     if filters.lanes == "role":
-        for role in Role:
+        for role in CARE_ROLES:
             if filters.role in (None, role.value):
                 lane_for(f"role-{role.value}", title=role.label, subtitle="", assignee_id=None, role=role.value)
     else:
-        people = select(User).where(User.active.is_(True)).order_by(User.role, User.display_name)
+        people = (select(User).where(User.active.is_(True), User.does_care_work())
+                  .order_by(User.role, User.display_name))
         if filters.role:
             people = people.where(User.role == filters.role)
         if filters.person:

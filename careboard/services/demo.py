@@ -20,9 +20,10 @@ from careboard.services.errors import DomainError
 DEMO_PASSWORD = "careboard-demo"
 DEMO_STORE_NAME = "星辰汽车 4S 店"
 
-# username, display name, role, level
+# username, display name, role, level. The administrator keeps accounts and settings and does no care work: no
+# care role, so no lane, no cards, no scorecard and no row in the review.
 DEMO_USERS = [
-    ("admin", "系统管理员 Admin", Role.ANALYST, Level.ADMIN),
+    ("admin", "系统管理员 Admin", Role.NONE, Level.ADMIN),
     ("director", "王总监", Role.CARE_DIRECTOR, Level.DIRECTOR),
     ("supervisor", "李主管", Role.CS_SUPERVISOR, Level.SUPERVISOR),
     ("sales1", "张丽", Role.SALES_CARE, Level.STAFF),
@@ -46,6 +47,11 @@ def foreign_users(session: Session) -> list[str]:
     """User names that the demo did not create: a sign that this is a real store's database."""
     names = session.scalars(select(User.username)).all()
     return sorted(set(names) - DEMO_USERNAMES)
+
+
+def account_lines() -> list[str]:
+    """The demo accounts, one line each, for the end of `flask demo` (and `make run`)."""
+    return [f"  {username:<12} {level.name.lower():<10} {role.value}" for username, _name, role, level in DEMO_USERS]
 
 
 def load_demo(session: Session, *, force: bool = False) -> list[str]:

@@ -7,7 +7,7 @@ import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -247,6 +247,33 @@ def entries_of(session: Session, user_ids: list[int], month: str) -> dict[int, d
     for entry in session.scalars(select(KpiEntry).where(KpiEntry.user_id.in_(user_ids), KpiEntry.month == month)):
         found[entry.user_id][entry.metric] = entry.value
     return found
+
+
+def default_month(today: date, s: StoreSettings) -> str:
+    """The month the scorecard opens on: the current one from the store's entry day on, else the last finished
+    one (early in a month there is too little to rank people on)."""
+    month = dates.month_of(today)
+    return month if today.day >= s.scorecard_entry_day else dates.previous_months(month, 2)[0]
+
+
+@dataclass
+class FinalizePreview:
+    """What finalizing a month freezes, shown before the director confirms."""
+    month: str
+    ranked: list[tuple[int, Scorecard]]
+    incomplete: int                         # scorecards with figures still to be entered
+    month_running: bool                     # the month has not ended: later work will not count
+
+
+def finalize_preview(session: Session, month: str, *, s: StoreSettings, now: datetime | None = None
+                     ) -> FinalizePreview:
+    dates.require_month(month)
+    now = now or utcnow()
+    cards = compute_live(session, scorable_people(session), month, s=s, now=now)
+    _start, end = dates.month_bounds(month, s.zone)
+    return FinalizePreview(month=month, ranked=ranked(cards),
+                           incomplete=sum(1 for c in cards if not c.computation["complete"]),
+                           month_running=now < end)
 
 
 def month_row(session: Session, month: str) -> KpiMonth | None:

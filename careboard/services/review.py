@@ -111,7 +111,7 @@ class Review:
 def people_week(session: Session, start: datetime, end: datetime, now: datetime) -> list[PersonWeek]:
     """Per person: cards due in the week, done by their due time, done late, still open and overdue."""
     rows: dict[int, PersonWeek] = {}
-    people = {u.id: u for u in session.scalars(select(User).where(User.active.is_(True)))}
+    people = {u.id: u for u in session.scalars(select(User).where(User.active.is_(True), User.does_care_work()))}
     for assignee_id, due, completed in session.execute(
             select(Card.assignee_id, Card.due_at, Card.completed_at)
             .where(Card.due_at >= start, Card.due_at < end, Card.assignee_id.is_not(None))):

@@ -50,6 +50,9 @@ class StoreSettings:
     # 5S checklist (services/checklist.py): a failed item is put right by the end of the day this many
     # days after the check (1: the end of the next day).
     rectification_days: int = 1
+    # Scorecard (services/kpi.py): from this day of the month the scorecard opens on the current month; before
+    # it, on the last finished one (a month a few days old has almost no figures to rank people on).
+    scorecard_entry_day: int = 25
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,6 +96,7 @@ INTEGER_RANGES = {
     "complaint_resolve_hours": (1, 240),
     "complaint_second_callback_hours": (1, 240),
     "rectification_days": (0, 14),
+    "scorecard_entry_day": (1, 28),                     # every month has a 28th
 }
 
 

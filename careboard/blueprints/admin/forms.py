@@ -87,13 +87,16 @@ class SettingsForm(FlaskForm):
                                           validators=[InputRequired(), NumberRange(0, 10)])
     rectification_days = IntegerField(_l("A failed 5S item is put right by the end of the day, days after the check"),
                                       validators=[InputRequired(), NumberRange(0, 14)])
+    scorecard_entry_day = IntegerField(_l("The scorecard opens on the current month from this day of the month"),
+                                       validators=[InputRequired(), NumberRange(1, 28)])
     holidays = TextAreaField(_l("Holidays (one per line: 2026-10-01 国庆节; empty: the built-in list)"))
 
     SETTINGS = ("store_name", "timezone", "due_soon_hours", "poll_seconds", "wip_limit_todo", "wip_limit_doing",
                 "wip_limit_waiting", "callback_lead_days", "backfill_days", "first_maintenance_lead_days",
                 "maintenance_interval_months", "maintenance_lead_days", "warranty_lead_days", "inspection_lead_days",
                 "insurance_lead_days", "birthday_lead_days", "holiday_lead_days", "reminder_due_days",
-                "winback_months", "callback_attempts", "satisfaction_threshold", "holidays", "rectification_days")
+                "winback_months", "callback_attempts", "satisfaction_threshold", "holidays", "rectification_days",
+                "scorecard_entry_day")
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in self.SETTINGS}

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from careboard.dates import InRange
 from careboard.fields import DbIntegerField
-from careboard.models import CardKind, Column, Priority, Role
+from careboard.models import CARE_ROLES, CardKind, Column, Priority, Role
 from careboard.services.callbacks import DEFAULT_SCRIPTS
 from careboard.services.care_rules import RULE_LABELS
 
@@ -51,7 +51,7 @@ class NewCardForm(CardFieldsForm):
     def __init__(self, *args, kinds=(), people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = [SelectChoice(k.value, k.label) for k in kinds]
-        self.role.choices = [SelectChoice(r.value, r.label) for r in Role]
+        self.role.choices = [SelectChoice(r.value, r.label) for r in CARE_ROLES]
         self.assignee.choices = person_choices(people)
 
 
@@ -128,7 +128,7 @@ class FilterForm(FlaskForm):
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [SelectChoice("", _l("All roles"))] + [SelectChoice(r.value, r.label) for r in Role]
+        self.role.choices = [SelectChoice("", _l("All roles"))] + [SelectChoice(r.value, r.label) for r in CARE_ROLES]
         self.person.choices = [SelectChoice(0, _l("Everyone"))] + [SelectChoice(p.id, p.display_name)
                                                                   for p in people]
         self.kind.choices = [SelectChoice("", _l("All kinds"))] + [SelectChoice(k.value, k.label)

@@ -36,7 +36,7 @@ def load_card_or_404(card_id: int) -> Card:
 
 
 def active_people() -> list[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True))
+    return db.session.scalars(select(User).where(User.active.is_(True), User.does_care_work())
                               .order_by(User.role, User.display_name)).all()
 
 

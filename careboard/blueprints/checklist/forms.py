@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from careboard.fields import DbIntegerField
-from careboard.models import FiveS, Result, Role
+from careboard.models import CARE_ROLES, FiveS, Result, Role
 
 
 class AnswerForm(FlaskForm):
@@ -69,6 +69,6 @@ class AreaForm(FlaskForm):
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
-        roles = [SelectChoice(r.value, r.label) for r in Role]
+        roles = [SelectChoice(r.value, r.label) for r in CARE_ROLES]
         self.responsible_role.choices = self.inspector_role.choices = roles
         self.responsible.choices = self.inspector.choices = _people_choices(people)

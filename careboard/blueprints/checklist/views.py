@@ -276,7 +276,8 @@ def photo(photo_id: int, thumb: bool = False):
 
 
 def _people() -> list[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.role, User.display_name)).all()
+    return db.session.scalars(select(User).where(User.active.is_(True), User.does_care_work())
+                              .order_by(User.role, User.display_name)).all()
 
 
 def _person(user_id: int | None) -> User | None:

@@ -41,7 +41,8 @@ def bars(rows: list[tuple[str, float | None]]) -> list[dict]:
 
 
 def _people() -> list[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.role, User.display_name)).all()
+    return db.session.scalars(select(User).where(User.active.is_(True), User.does_care_work())
+                              .order_by(User.role, User.display_name)).all()
 
 
 @bp.get("/")

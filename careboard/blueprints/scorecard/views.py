@@ -18,7 +18,7 @@ from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
-from careboard.models import Card, Role, User
+from careboard.models import CARE_ROLES, Card, Role, User
 from careboard.services import kpi, kpi_engine, reports, workbooks
 from careboard.services.errors import DomainError
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
@@ -32,6 +32,12 @@ CHART_W, CHART_H, CHART_PAD = 640, 220, 32
 
 def this_month() -> str:
     return dates.month_of(dates.local_date(utcnow(), store().zone))
+
+
+def default_month() -> str:
+    """The current month from the store's entry day on, else the last finished one (kpi.default_month)."""
+    s = store()
+    return kpi.default_month(dates.local_date(utcnow(), s.zone), s)
 
 
 def month_or_404(text: str | None) -> str:
@@ -64,15 +70,27 @@ def scorecard_of(person: User, month: str) -> kpi.Scorecard:
 @bp.get("/")
 @policy.staff
 def index():
-    month = request.args.get("month") or this_month()
+    month = request.args.get("month") or default_month()
     month = month_or_404(month)
     if not policy.can_see_department(current_user):
         return redirect(url_for("scorecard.show_person", username=current_user.username, month=month), code=303)
     cards = kpi.scorecards(db.session, kpi.scorable_people(db.session), month, s=store())
     return render("scorecard/index.html", month=month, ranked=kpi.ranked(cards),
                   finalized=kpi.is_finalized(db.session, month), events=kpi.month_events(db.session, month),
-                  months=dates.previous_months(this_month(), 12)[::-1], finalize_form=FinalizeForm(),
+                  months=dates.previous_months(this_month(), 12)[::-1],
                   reopen_form=ReopenForm(), Role=Role)
+
+
+@bp.get("/months/<month>/finalize")
+@policy.director
+def confirm_finalize(month: str):
+    """The confirmation before finalizing: what it freezes, then the POST button."""
+    month = month_or_404(month)
+    if kpi.is_finalized(db.session, month):
+        flash(_("%(month)s is finalized already.", month=month), "error")
+        return redirect(url_for("scorecard.index", month=month), code=303)
+    return render("scorecard/finalize.html", preview=kpi.finalize_preview(db.session, month, s=store()),
+                  form=FinalizeForm(), Role=Role)
 
 
 @bp.post("/months/<month>/finalize")
@@ -228,6 +246,8 @@ def edit_template(role: str):
     try:
         role = Role(role).value
     except ValueError:
+        abort(404)
+    if Role(role) not in CARE_ROLES:                        # an account without a care role is never scored
         abort(404)
     row = kpi.template_row(db.session, role)
     data = kpi.template_data(db.session, role) or {"role": role, "name": "", "description": "", "metrics": []}
