@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from careboard.dates import InRange
 from careboard.fields import DbIntegerField
-from careboard.models import CARE_ROLES, CardKind, Column, Priority, Role
+from careboard.models import CARE_ROLES, CardKind, Column, Priority
 from careboard.services.callbacks import DEFAULT_SCRIPTS
 from careboard.services.care_rules import RULE_LABELS
 

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from careboard.fields import DbIntegerField
-from careboard.models import CARE_ROLES, FiveS, Result, Role
+from careboard.models import CARE_ROLES, FiveS, Result
 
 
 class AnswerForm(FlaskForm):
