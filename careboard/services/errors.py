@@ -7,13 +7,19 @@ to name its error.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from flask_babel import gettext as _
 
-if TYPE_CHECKING:                                   # for the annotations only: errors import no model
+if TYPE_CHECKING:                                   # for the annotations only: errors import no model at run time
     from careboard.models import Card, RunAnswer
-    from careboard.services.customer_import import ImportReport
+
+
+class Report(Protocol):
+    """What ImportRefused needs of the import's report (customer_import.ImportReport), without importing it."""
+
+    errors: Sequence[object]
 
 
 class DomainError(Exception):
@@ -66,7 +72,7 @@ class FieldError(DomainError):
 class ImportRefused(DomainError):
     """The file has bad rows (or could not be read): nothing was imported. Carries the report."""
 
-    def __init__(self, report: ImportReport):
+    def __init__(self, report: Report):
         super().__init__(_("The file was not imported: %(errors)d errors. Nothing was changed.",
                            errors=len(report.errors)))
         self.report = report
