@@ -445,6 +445,7 @@ def board_cards(session: Session, filters: BoardFilters, now: datetime, settings
 # which Role declares them (director, supervisor, sales care, after-sales care, ...). A role no longer declared
 # (older data) comes last.
 ROLE_RANK = {role.value: rank for rank, role in enumerate(Role)}
+COLLAPSED_COOKIE = "careboard_lanes_"     # + the person's id: the lanes they folded, keys joined by "."
 
 
 def lane_order(lane: Lane) -> tuple:
