@@ -353,3 +353,32 @@ def test_a_complaints_new_deadline_is_in_its_cards_history(app, session, people)
     assert board.board_version(session, now=NOW, settings=store, scope="x") != before
     board.set_due(session, card, actor=people["supervisor"], due_at=NOW + timedelta(hours=30))   # the same: nothing
     assert len(events(session, card)) == 2
+
+
+def test_lanes_follow_the_departments_order_of_roles_then_names(app, session, people):
+    """Not the English role codes' alphabet (advertising, aftersales_care, analyst, ...): the director, the
+    supervisor, sales care, after-sales care, ... as the seeds list the roles; within a role by name, and a
+    role's unassigned cards right after its people."""
+    store = settings.load(session)
+    club = make_user(session, "club", role=Role.OWNERS_CLUB)
+    ads = make_user(session, "ads", role=Role.ADVERTISING)
+    after_b = make_user(session, "bo", role=Role.AFTERSALES_CARE)
+    after_a = make_user(session, "al", role=Role.AFTERSALES_CARE)
+    make_user(session, "gone", role=Role.AFTERSALES_CARE, active=False)
+    make_card(session, role=Role.SALES_CARE, title="nobody's sales card")
+    make_card(session, role=Role.ADVERTISING, title="nobody's ad")
+    session.commit()
+
+    view = board.build_board(session, viewer=people["supervisor"], filters=board.BoardFilters(), now=NOW,
+                             settings=store)
+    p = people
+    assert [(ln.assignee_id, ln.role) for ln in view.lanes] == [
+        (p["director"].id, "care_director"), (p["supervisor"].id, "cs_supervisor"),
+        (p["sales1"].id, "sales_care"), (p["sales2"].id, "sales_care"), (None, "sales_care"),
+        (after_a.id, "aftersales_care"), (after_b.id, "aftersales_care"),
+        (p["admin"].id, "analyst"), (ads.id, "advertising"), (None, "advertising"), (club.id, "owners_club")]
+
+    by_role = board.build_board(session, viewer=people["supervisor"], filters=board.BoardFilters(lanes="role"),
+                                now=NOW, settings=store)
+    assert [ln.role for ln in by_role.lanes] == [role.value for role in Role]
+    assert [ln.role for ln in by_role.lanes][:4] == ["care_director", "cs_supervisor", "sales_care", "aftersales_care"]

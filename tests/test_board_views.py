@@ -421,3 +421,28 @@ def test_my_cards_poll_is_304_while_only_other_peoples_cards_change(client, auth
     assert moved.status_code == 204                                   # now it is mine: the poll gets the list
     changed = client.get("/board/mine", headers={**poll, "If-None-Match": etag})
     assert changed.status_code == 200 and "陈女士 生日问候" in changed.get_data(as_text=True)
+
+
+def test_lanes_come_folded_as_the_person_left_them(client, auth, cards, people):
+    """board.js keeps the folded lanes in a cookie per person; the page is rendered folded (no flash), and the
+    folding is part of the ETag, so a reload or a poll after folding never gets the unfolded copy."""
+    auth.login("supervisor")
+    s1, s2 = people["sales1"], people["sales2"]
+    first = client.get("/board/")
+    html = first.get_data(as_text=True)
+    assert f'data-lanes-cookie="careboard_lanes_{people["supervisor"].id}"' in html
+    assert 'class="lane collapsed"' not in html
+    assert html.count('aria-expanded="true"') == html.count('class="lane-toggle"') > 2
+
+    client.set_cookie(f"careboard_lanes_{people['supervisor'].id}", f"user-{s1.id}.user-{s2.id}")
+    client.set_cookie(f"careboard_lanes_{s1.id}", "")          # another person's folding on this tablet: not ours
+    folded = client.get("/board/", headers={"If-None-Match": first.headers["ETag"]})
+    assert folded.status_code == 200 and folded.headers["ETag"] != first.headers["ETag"]
+    html = folded.get_data(as_text=True)
+    closed = re.findall(r'<section class="lane collapsed" id="lane-([\w-]+)"', html)
+    assert closed == [f"user-{s1.id}", f"user-{s2.id}"]
+    assert re.search(rf'data-lane="user-{s1.id}" aria-expanded="false"', html)
+    assert "王先生 交车回访" in html                                    # folded, still there for the poll's morph
+
+    other = client.get("/board/", headers={"If-None-Match": folded.headers["ETag"]})
+    assert other.status_code == 304

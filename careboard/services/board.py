@@ -441,6 +441,19 @@ def board_cards(session: Session, filters: BoardFilters, now: datetime, settings
     return cards + session.execute(done_q.order_by(Card.completed_at.desc())).all()
 
 
+# The department's order of roles: as DESIGN.md and the seeds' job descriptions list them, which is the order in
+# which Role declares them (director, supervisor, sales care, after-sales care, ...). A role no longer declared
+# (older data) comes last.
+ROLE_RANK = {role.value: rank for rank, role in enumerate(Role)}
+COLLAPSED_COOKIE = "careboard_lanes_"     # + the person's id: the lanes they folded, keys joined by "."
+
+
+def lane_order(lane: Lane) -> tuple:
+    """The board's lanes in the department's order: by role, then by name; a role's unassigned cards right
+    after its people (those who can take them), never sorted by the role's English code."""
+    return (ROLE_RANK.get(lane.role or "", len(ROLE_RANK)), lane.assignee_id is None, lane.title.casefold(), lane.key)
+
+
 def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: datetime,
                 settings: StoreSettings) -> BoardView:
     cards = board_cards(session, filters, now, settings)
@@ -458,8 +471,7 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
             if filters.role in (None, role.value):
                 lane_for(f"role-{role.value}", title=role.label, subtitle="", assignee_id=None, role=role.value)
     else:
-        people = (select(User).where(User.active.is_(True), User.does_care_work())
-                  .order_by(User.role, User.display_name))
+        people = select(User).where(User.active.is_(True), User.does_care_work())
         if filters.role:
             people = people.where(User.role == filters.role)
         if filters.person:
@@ -494,8 +506,7 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
             overdue += sum(1 for v in views if v.sla is SlaState.OVERDUE)
             limit = settings.wip_limit(column) if column in OPEN_COLUMNS else 0
             lane.over_limit[column] = bool(limit) and lane.assignee_id is not None and len(views) > limit
-    ordered = sorted(lanes.values(), key=lambda ln: (ln.assignee_id is None and filters.lanes != "role", ln.role or "",
-                                                   ln.title))
+    ordered = sorted(lanes.values(), key=lane_order)
     return BoardView(lanes=ordered, column_counts={c: counts[c] for c in columns}, overdue=overdue,
                      filters=filters)
 

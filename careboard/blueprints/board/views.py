@@ -66,6 +66,13 @@ def viewer_scope(page: str) -> str:
     return f"{page}|{current_user.id}|{current_user.level}|{select_locale()}"
 
 
+def collapsed_lanes() -> tuple[str, set[str]]:
+    """The lanes this person folded on this browser (board.js keeps them in a cookie per person), so the page
+    comes folded as they left it, without a flash: the cookie's text (part of the page's ETag) and its keys."""
+    value = request.cookies.get(f"{board.COLLAPSED_COOKIE}{current_user.id}", "")[:4000]
+    return value, {key for key in value.split(".") if key}
+
+
 def not_modified(etag: str):
     """A bodyless 304 when the client's copy is current, else None."""
     if not request.if_none_match.contains(etag):
@@ -96,14 +103,16 @@ def cacheable(response, etag: str):
 @policy.staff
 def index():
     # The ETag is checked before anything else is built: an unchanged poll costs a few queries only.
+    folded, collapsed = collapsed_lanes()
     etag = board.board_version(db.session, now=utcnow(), settings=store(),
-                               scope=viewer_scope(f"index|{request.query_string.decode()}"))
+                               scope=viewer_scope(f"index|{request.query_string.decode()}|{folded}"))
     if unchanged := not_modified(etag):
         return unchanged
     form, filters = filters_from_request()
     view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
                              now=utcnow(), settings=store())
-    response = render("board/index.html", fragments={"board": "board"}, view=view, form=form,
+    response = render("board/index.html", fragments={"board": "board"}, view=view, form=form, collapsed=collapsed,
+                      lanes_cookie=f"{board.COLLAPSED_COOKIE}{current_user.id}",
                       columns=list(Column), can_reassign=policy.can_reassign(current_user),
                       text=card_text())
     return cacheable(response, etag)

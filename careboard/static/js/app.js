@@ -49,3 +49,20 @@
 document.addEventListener("click", function (event) {
   if (event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
 });
+
+// The header's height as --topbar-h, for what sticks below it (the board's column heads). The stylesheet
+// holds the usual heights; this corrects them when the bar wraps differently (a long name, a narrow window).
+(function () {
+  "use strict";
+  var bar = document.querySelector("header.topbar");
+  if (!bar) return;
+  var root = document.documentElement;
+  function measure() { root.style.setProperty("--topbar-h", bar.offsetHeight + "px"); }
+  measure();
+  if (window.ResizeObserver) new ResizeObserver(measure).observe(bar);
+  // The phone's menu (a checkbox): Escape closes it and gives the focus back to it.
+  document.addEventListener("keydown", function (event) {
+    var toggle = document.getElementById("menu-toggle");
+    if (event.key === "Escape" && toggle && toggle.checked) { toggle.checked = false; toggle.focus(); }
+  });
+})();

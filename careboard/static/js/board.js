@@ -100,3 +100,38 @@
   }
   htmx.onLoad(initSortable);
 })();
+
+// Lanes fold and unfold with the button in their head; the folded ones are kept per person in a cookie, so the
+// server renders the board as they left it (no flash on load, and the poll's morph keeps it).
+(function () {
+  "use strict";
+  function folded(board) {
+    var name = board.dataset.lanesCookie + "=";
+    var entry = document.cookie.split("; ").filter(function (c) { return c.indexOf(name) === 0; })[0];
+    return entry ? entry.slice(name.length).split(".").filter(Boolean) : [];
+  }
+  function keep(board, keys) {
+    var secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = board.dataset.lanesCookie + "=" + keys.join(".") + "; path=/; max-age=31536000; SameSite=Lax" + secure;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".lane-toggle");
+    var board = button && button.closest("#board");
+    if (!board) return;
+    var lane = button.closest(".lane");
+    var fold = !lane.classList.contains("collapsed");
+    lane.classList.toggle("collapsed", fold);
+    button.setAttribute("aria-expanded", fold ? "false" : "true");
+    var keys = folded(board).filter(function (key) { return key !== button.dataset.lane; });
+    if (fold) keys.push(button.dataset.lane);
+    keep(board, keys);
+  });
+
+  // The column heads stick below the header; each lane's head below them (--board-head-h).
+  function measure() {
+    var heads = document.querySelector("#board .board-columns");
+    if (heads) document.documentElement.style.setProperty("--board-head-h", heads.offsetHeight + "px");
+  }
+  htmx.onLoad(measure);
+  window.addEventListener("resize", measure);
+})();
