@@ -68,8 +68,12 @@ def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
 
 
 def viewer_scope(page: str) -> str:
-    """What besides the data decides a page's HTML: the page and its filters, the viewer, the language."""
-    return f"{page}|{current_user.id}|{current_user.level}|{select_locale()}"
+    """What besides the data decides a page's HTML: the page and its filters, the viewer, the language, and
+    whether it is the whole page or htmx's fragment. (The browser revalidates its cached whole page when htmx
+    asks for the fragment: with one ETag for both it got a 304 and put the whole page, header and all, into
+    the list.)"""
+    part = request.htmx.target if request.htmx and not request.htmx.history_restore_request else "page"
+    return f"{page}|{part}|{current_user.id}|{current_user.level}|{select_locale()}"
 
 
 def not_modified(etag: str):
