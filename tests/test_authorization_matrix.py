@@ -35,6 +35,7 @@ EXPECTED = {
     "board.edit_card": STAFF,
     "board.move_card": STAFF,
     "board.reopen_card": STAFF,
+    "board.undo_change": STAFF,
     "board.reassign_card": SUPERVISOR,
     "board.bulk_reassign": SUPERVISOR,
     "board.edit_scripts": DIRECTOR,

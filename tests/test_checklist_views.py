@@ -258,8 +258,10 @@ def test_rectification_pages_after_photo_and_verification(client, auth, team, se
                        data={"photo": (io.BytesIO(jpeg(color=(0, 200, 0))), "after.jpg")},
                        content_type="multipart/form-data").status_code == 303
     assert client.post(f"/checklist/rectifications/{card.id}/verify", data={"version": card.version}).status_code == 403
-    assert client.post(f"/checklist/rectifications/{card.id}/complete",
-                       data={"version": card.version, "note": "已擦干净"}).status_code == 303
+    done = client.post(f"/checklist/rectifications/{card.id}/complete",
+                       data={"version": card.version, "note": "已擦干净"})
+    assert done.status_code == 303
+    assert "整改步骤已保存。" in client.get(done.headers["Location"]).get_data(as_text=True)       # answered
     auth.logout()
     auth.login("supervisor")
     session.expire_all()

@@ -230,8 +230,9 @@ def set_due(session: Session, card: Card, *, actor: User | None, due_at: datetim
 
 
 def move_card(session: Session, card: Card, *, actor: User, to_column: Column | str, to_assignee: User | None,
-              position: int | None, seen_version: int) -> Card:
-    """Drag and drop: another column, another person (supervisors), another place in the lane."""
+              position: int | None, seen_version: int, note: str | None = None) -> Card:
+    """Drag and drop: another column, another person (supervisors), another place in the lane. `note` goes
+    into the events written (an undo says so)."""
     _check_version(card, seen_version)
     to_column = Column(to_column)
     if not policy.can_change_card(actor, card):
@@ -246,16 +247,18 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
     if to_column == Column.DONE and card.column != Column.DONE:
         _check_done(session, card, actor, card.outcome_note)
     if card.column == Column.DONE and to_column != Column.DONE:
-        return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position)
+        return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position,
+                       note=note)
     from_column, from_assignee = card.column, card.assignee
     _place(session, card, to_column, to_assignee, position)
     if reassigning:
-        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
+        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee),
+               note=note)
     if from_column != to_column:
         if to_column == Column.DONE:
             _mark_done(session, card, actor, card.outcome_note)
         else:
-            _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column)
+            _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column, note=note)
     return card
 
 
@@ -335,16 +338,59 @@ def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int)
 
 
 def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_assignee: User | None,
-            position: int | None) -> Card:
+            position: int | None, note: str | None = None) -> Card:
     from_assignee = card.assignee
     card.completed_at = None
     card.completed_by = None
     card.completed_by_id = None
     _place(session, card, to_column, to_assignee, position)
-    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE, to_value=to_column)
+    _event(session, card, actor, EventKind.REOPENED, from_value=Column.DONE, to_value=to_column, note=note)
     if (to_assignee.id if to_assignee else None) != (from_assignee.id if from_assignee else None):
-        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee))
+        _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee),
+               note=note)
     return card
+
+
+# ---------------------------------------------------------------- undo
+#
+# The toast after Done, a move or a reassignment offers to undo it for a few seconds. An undo is a change
+# like any other: it carries the version the change left the card at, so it is refused (Conflict, 409) when
+# someone changed the card since, and it writes its events, marked "Undone".
+
+
+def _undo_note() -> str:
+    return _("Undone")
+
+
+def undo_done(session: Session, card: Card, *, actor: User, seen_version: int, to_column: Column | str,
+              position: int | None = None) -> Card:
+    """Take back a Done: the card goes back to the open column (and place) it was done from."""
+    _check_version(card, seen_version)
+    to_column = Column(to_column).value
+    if card.column != Column.DONE.value:
+        raise DomainError(_("This card is not done any more; there is nothing to undo."))
+    if to_column not in OPEN_COLUMNS:
+        raise DomainError(_("A card can only go back to an open column."))
+    return move_card(session, card, actor=actor, to_column=to_column, to_assignee=card.assignee, position=position,
+                     seen_version=seen_version, note=_undo_note())
+
+
+def undo_move(session: Session, card: Card, *, actor: User, seen_version: int, to_column: Column | str,
+              to_assignee: User | None, position: int | None = None) -> Card:
+    """Take back a move (a drag may also have changed the person): back to the column, lane and place."""
+    _check_version(card, seen_version)
+    if card.column == Column.DONE.value:
+        raise DomainError(_("This card is done; reopen it instead."))
+    return move_card(session, card, actor=actor, to_column=to_column, to_assignee=to_assignee, position=position,
+                     seen_version=seen_version, note=_undo_note())
+
+
+def undo_reassign(session: Session, card: Card, *, actor: User, seen_version: int, to_assignee: User | None,
+                  position: int | None = None) -> Card:
+    """Take back a reassignment: back to the person (and place in their lane) it came from."""
+    _check_version(card, seen_version)
+    return move_card(session, card, actor=actor, to_column=card.column, to_assignee=to_assignee, position=position,
+                     seen_version=seen_version, note=_undo_note())
 
 
 def add_comment(session: Session, card: Card, *, actor: User, body: str) -> CardEvent:
@@ -559,6 +605,21 @@ def _overdue_query(user: User, now: datetime) -> Select:
     if not policy.can_see_department(user):
         query = query.where(Card.assignee_id == user.id)
     return query
+
+
+@dataclass(frozen=True)
+class Load:
+    open: int = 0
+    overdue: int = 0
+
+
+def people_load(session: Session, now: datetime) -> dict[int, Load]:
+    """Each person's open and overdue cards (the reassign menu shows them). One query."""
+    rows = session.execute(select(Card.assignee_id, func.count(Card.id),
+                                  func.sum(case((Card.due_at < now, 1), else_=0)))
+                           .where(Card.column.in_(OPEN_COLUMNS), Card.assignee_id.is_not(None))
+                           .group_by(Card.assignee_id)).all()
+    return {user_id: Load(count, int(overdue or 0)) for user_id, count, overdue in rows}
 
 
 def overdue_count(session: Session, user: User, now: datetime) -> int:

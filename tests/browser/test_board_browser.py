@@ -30,9 +30,10 @@ def test_staff_ticks_a_card_off(browser, live_server, shot, viewport):
     expect(item).to_be_visible()
     shot(page, f"mine-{size}")
     item.get_by_role("button", name="✔ 完成").click()              # the verb, not the column "已完成"
-    drawer = page.locator("#drawer")
-    expect(drawer.get_by_text("按时完成")).to_be_visible()
-    expect(drawer.get_by_text("完成了卡片")).to_be_visible()
+    toast = page.locator("#toasts .toast-success")
+    expect(toast).to_contain_text("已完成：试驾车预约确认")                            # answered, with its undo
+    expect(toast.get_by_role("button", name="撤销")).to_be_visible()
+    expect(page.locator("#drawer")).to_be_empty()                                       # no drawer over the list
     expect(page.locator(".mine-card", has_text="试驾车预约确认")).to_have_count(0)      # the list refreshed
     shot(page, f"mine-ticked-off-{size}")
     assert card_in_db(live_server, "试驾车预约确认").column == "done"
@@ -48,7 +49,8 @@ def test_staff_records_a_callback_outcome(page, live_server):
     drawer.get_by_label("满意度（1–10）").select_option("9")
     drawer.get_by_label("客户反馈").fill("客户满意，用车顺利。")
     drawer.get_by_role("button", name="标记完成").click()
-    expect(drawer.get_by_text("客户满意，用车顺利。").first).to_be_visible()
+    expect(page.locator("#toasts .toast-success")).to_contain_text("回访结果已记录：交车3天回访：王先生")
+    expect(drawer).to_be_empty()                                   # done: the drawer closes over the list
     card = card_in_db(live_server, "交车3天回访：王先生")
     assert (card.outcome_note, card.satisfaction, card.callback_result) == ("客户满意，用车顺利。", 9, "reached")
 
@@ -80,8 +82,9 @@ def test_supervisor_drags_a_card_to_another_person(browser, live_server, shot, v
     page.evaluate("dy => window.scrollBy(0, dy)", card.bounding_box()["y"] - viewport["height"] / 3)
     with page.expect_response(lambda r: r.url.endswith("/board/drop")) as answer:
         drag(page, card, target)
-    assert answer.value.status == 204
+    assert answer.value.status == 200
     expect(target.locator(f"#{card_id}")).to_be_visible()
+    expect(page.locator("#toasts .toast-success")).to_contain_text("已转派给陈晨")
     with live_server.app.app_context():
         moved = db.session.get(Card, int(card_id.split("-")[1]))
         assert db.session.get(User, moved.assignee_id).username == "sales2"

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from careboard.dates import InRange
 from careboard.fields import DbIntegerField
@@ -75,9 +75,30 @@ class ReassignForm(FlaskForm):
     assignee = SelectField(_l("Assign to"), coerce=int)
     version = DbIntegerField(validators=[InputRequired()])
 
-    def __init__(self, *args, people=(), **kwargs):
+    def __init__(self, *args, people=(), load=None, **kwargs):
+        """`load` (user id → board.Load): the menu groups people by role and shows each one's open and overdue
+        cards; without it, the plain list."""
         super().__init__(*args, **kwargs)
-        self.assignee.choices = person_choices(people)
+        if load is None:
+            self.assignee.choices = person_choices(people)
+            return
+        groups: dict[str, list[SelectChoice]] = {str(_l("Unassigned")): [SelectChoice(UNASSIGNED, _l("Unassigned"))]}
+        for person in people:
+            figures = load.get(person.id)
+            label = _l("%(name)s · %(open)d open · %(overdue)d overdue", name=person.display_name,
+                       open=figures.open if figures else 0, overdue=figures.overdue if figures else 0)
+            groups.setdefault(person.role.label, []).append(SelectChoice(person.id, str(label)))
+        self.assignee.choices = groups
+
+
+class UndoForm(FlaskForm):
+    """Take back the change a toast names: where the card was before it, and the version the change left."""
+    what = SelectField(choices=[SelectChoice("done", "done"), SelectChoice("move", "move"),
+                                SelectChoice("reassign", "reassign")])
+    column = SelectField(choices=[SelectChoice(c.value, c.label) for c in Column])
+    assignee = DbIntegerField(validators=[Optional()])             # UNASSIGNED (0) or a person
+    position = DbIntegerField(validators=[Optional()])
+    version = DbIntegerField(validators=[InputRequired()])
 
 
 class CompleteForm(FlaskForm):
@@ -89,11 +110,16 @@ class CallbackOutcomeForm(CompleteForm):
     """Completing a callback: reached or not, satisfaction 1–10, the customer's comments, problems found."""
     reached = RadioField(_l("Did you reach the customer?"), validators=[InputRequired()],
                          choices=[SelectChoice("yes", _l("Reached")), SelectChoice("no", _l("Not reached"))])
-    satisfaction = SelectField(_l("Satisfaction (1–10)"), validators=[Optional()],
+    satisfaction = SelectField(_l("Satisfaction (1–10)"), default="",   # "" (—) is a choice; see validate_satisfaction
                                choices=[SelectChoice("", "—")] + [SelectChoice(str(n), str(n))
                                                                   for n in range(10, 0, -1)])
     note = TextAreaField(_l("What the customer said"), validators=[Length(max=4000)])
     problems = TextAreaField(_l("Problems found"), validators=[Length(max=4000)])
+
+    def validate_satisfaction(self, field):
+        """The service refuses it too; said here, at the field, so the page can point at it."""
+        if self.reached.data == "yes" and not field.data:
+            raise ValidationError(str(_l("Give the customer's satisfaction from 1 to 10.")))
 
     def satisfaction_value(self) -> int | None:
         return int(self.satisfaction.data) if self.satisfaction.data else None

@@ -1,17 +1,20 @@
 """The board: department view, my cards, card detail (drawer), and the changes made from them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import htmx_flask
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from careboard import dates, policy
 from careboard.blueprints.board import bp
 from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CallbackOutcomeForm, CommentForm,
                                               CompleteForm, DropForm, EditCardForm, FilterForm, MoveForm, NewCardForm,
-                                              ReassignForm, ScriptsForm, VersionForm)
+                                              ReassignForm, ScriptsForm, UndoForm, VersionForm)
 from careboard.blueprints.transaction import attempt, change
 from careboard.dbtypes import utcnow
 from careboard.errors import render_error
@@ -23,6 +26,9 @@ from careboard.templating import render
 from careboard.urls import int_arg, local_url, page_arg
 
 CHANGED = "board-changed"
+# The elements that show a card's detail: the drawer of the board and "my cards", and the card's own page.
+# Its forms post with hx-target="closest [data-card-host]", so the answer goes where the card is shown.
+HOSTS = ("drawer", "card-page")
 
 
 # ---------------------------------------------------------------- loading
@@ -62,8 +68,12 @@ def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
 
 
 def viewer_scope(page: str) -> str:
-    """What besides the data decides a page's HTML: the page and its filters, the viewer, the language."""
-    return f"{page}|{current_user.id}|{current_user.level}|{select_locale()}"
+    """What besides the data decides a page's HTML: the page and its filters, the viewer, the language, and
+    whether it is the whole page or htmx's fragment. (The browser revalidates its cached whole page when htmx
+    asks for the fragment: with one ETag for both it got a 304 and put the whole page, header and all, into
+    the list.)"""
+    part = request.htmx.target if request.htmx and not request.htmx.history_restore_request else "page"
+    return f"{page}|{part}|{current_user.id}|{current_user.level}|{select_locale()}"
 
 
 def collapsed_lanes() -> tuple[str, set[str]]:
@@ -154,10 +164,20 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
                     forms: dict | None = None, before: int | None = None):
     """The card's detail: the drawer fragment for htmx, the whole page otherwise; the older history
     alone for the drawer's "show older" link."""
+    context = detail_context(card, error=error, conflict=conflict, forms=forms, before=before)
+    response = render("board/detail.html", fragments={**dict.fromkeys(HOSTS, "drawer"),
+                                                      f"history-more-{card.id}": "events"}, **context)
+    response.status_code = status
+    return response
+
+
+def detail_context(card: Card, *, error: str | None = None, conflict: bool = False, forms: dict | None = None,
+                   before: int | None = None) -> dict:
     zone = store().zone
-    people = active_people() if policy.can_reassign(current_user) else []
+    can_reassign = policy.can_reassign(current_user)
+    people = active_people() if can_reassign else []
     forms = forms or {}
-    context = dict(
+    return dict(
         card=card, error=error, conflict=conflict,
         sla=card.sla_state(utcnow(), store().due_soon),
         history=board.card_history(db.session, card, before=before), before=before,
@@ -178,14 +198,19 @@ def detail_response(card: Card, *, status: int = 200, error: str | None = None, 
         rectification=checklist.answer_of_card(db.session, card.id)
         if card.kind == CardKind.RECTIFICATION else None,
         comment_form=forms.get("comment") or CommentForm(formdata=None),
-        reassign_form=ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version},
-                                   formdata=None, people=people),
+        reassign_form=reassign_form(card, people if can_reassign else None),
         version_form=VersionForm(data={"version": card.version}, formdata=None),
     )
-    response = render("board/detail.html", fragments={"drawer": "drawer", f"history-more-{card.id}": "events"},
-                      **context)
-    response.status_code = status
-    return response
+
+
+def reassign_form(card: Card, people: list[User] | None) -> ReassignForm | None:
+    """The reassign menu, grouped by role with each person's open and overdue cards; None for staff."""
+    if people is None:
+        return None
+    form = ReassignForm(data={"assignee": card.assignee_id or UNASSIGNED, "version": card.version}, formdata=None,
+                        people=people, load=board.people_load(db.session, utcnow()))
+    form.assignee.id = form.assignee.label.field_id = f"reassign-{card.id}"    # unlike the page's own fields
+    return form
 
 
 @bp.route("/cards/new", methods=["GET", "POST"])
@@ -214,23 +239,53 @@ def new_card():
 # ---------------------------------------------------------------- changes
 
 
-def apply_change(card: Card, change, form=None, form_name: str | None = None):
-    """Run one service call on the card and answer: drawer, 204 for a drag, redirect without htmx;
+@dataclass(frozen=True)
+class Before:
+    """Where the card was before a change, for the toast's undo."""
+    column: str
+    assignee_id: int | None
+    position: int
+
+    @classmethod
+    def of(cls, card: Card) -> Before:
+        return cls(card.column, card.assignee_id, card.position)
+
+
+def apply_change(card: Card, change, form=None, form_name: str | None = None, *, said=None, undo: str | None = None,
+                 refresh_detail: bool = False):
+    """Run one service call on the card and answer it where the person is looking: the card's detail (the
+    drawer or the card's page) with a toast; a toast alone for a drag or a quick action of a list; without
+    htmx a redirect with a flash. `said(card)` is the toast's text; `undo` ("done", "move", "reassign") offers
+    to take the change back. After Done the drawer closes: the list behind it is what comes next.
     409 with the card as it is now when the page was stale; 422 with the message when a rule refused."""
     if form is not None and not form.validate_on_submit():
         message = "; ".join(e for errors in form.errors.values() for e in errors)
         return refused(card, 422, message, forms={form_name: form} if form_name else None)
+    before = Before.of(card)
     refusal = attempt(change)
     if refusal is not None and refusal.conflict:
         return refused(load_card_or_404(card.id), 409, conflict_message(), conflict=True)
     if refusal is not None:
         return refused(load_card_or_404(card.id), 422, refusal.message,
                        forms={form_name: form} if form_name else None)
+    card = load_card_or_404(card.id)
+    message = said(card) if said else _("Saved.")
     if not request.htmx:
+        flash(message, "success")
         return redirect(local_url(request.form.get("next")) or url_for("board.show_card", card_id=card.id), code=303)
-    if request.htmx.target == "drawer":
-        return htmx_flask.make_response(detail_response(load_card_or_404(card.id)), trigger=CHANGED)
-    return htmx_flask.make_response("", 204, trigger=CHANGED)
+    toast = render_template("board/_toast.html", message=message, card=card, before=before,
+                            undo=undo if undo and policy.can_change_card(current_user, card) else None,
+                            undo_form=VersionForm(formdata=None))
+    if request.htmx.target not in HOSTS:
+        if refresh_detail:          # the card's drawer or page, wherever it is open, shows it as it is now
+            toast += render_block("board/detail.html", "drawer", oob=True, **detail_context(card))
+        return htmx_flask.make_response(toast, trigger=CHANGED)
+    oob = f'<div hx-swap-oob="beforeend:#toasts">{toast}</div>'
+    if request.htmx.target == "drawer" and card.column == Column.DONE.value and before.column != Column.DONE.value:
+        return htmx_flask.make_response(oob, trigger=CHANGED)
+    response = detail_response(card)
+    response.set_data(response.get_data(as_text=True) + oob)
+    return htmx_flask.make_response(response, trigger=CHANGED)
 
 
 def conflict_message() -> str:
@@ -239,13 +294,17 @@ def conflict_message() -> str:
 
 
 def refused(card: Card, status: int, message: str, *, conflict: bool = False, forms: dict | None = None):
-    if request.htmx and request.htmx.target != "drawer":
+    if request.htmx and request.htmx.target not in HOSTS:
         html, code, headers = render_error(status, message)
         return htmx_flask.make_response(html, code, headers, trigger=CHANGED)
     response = detail_response(card, status=status, error=message, conflict=conflict, forms=forms)
     if request.htmx:
         response.headers["HX-Trigger"] = CHANGED
     return response
+
+
+def column_label(card: Card) -> str:
+    return Column(card.column).label
 
 
 @bp.post("/cards/<int:card_id>/edit")
@@ -256,7 +315,7 @@ def edit_card(card_id: int):
     return apply_change(card, lambda: board.edit_card(
         db.session, card, actor=current_user, seen_version=form.version.data, title=form.title.data,
         details=form.details.data, due_at=dates.local_to_utc(form.due_at.data, store().zone),
-        priority=form.priority.data), form, "edit")
+        priority=form.priority.data), form, "edit", said=lambda c: _("Changes saved."))
 
 
 @bp.post("/cards/<int:card_id>/move")
@@ -276,9 +335,29 @@ def drop_card():
 
 def move(card: Card, form: MoveForm):
     assignee = card.assignee if form.assignee.data is None else person_or_none(form.assignee.data)
+    done = form.column.data == Column.DONE.value and card.column != Column.DONE.value
+    before = Before.of(card)
     return apply_change(card, lambda: board.move_card(
         db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,
-        position=form.position.data, seen_version=form.version.data), form)
+        position=form.position.data, seen_version=form.version.data), form,
+        said=lambda c: moved_message(c, before),
+        undo=None if card.column == Column.DONE.value else "done" if done else "move")
+
+
+def outcome_message(card: Card) -> str:
+    said = _("Outcome recorded: %(title)s", title=card.title)
+    return f"{said} · ⚠ {_('Dissatisfied: to be handled as a complaint')}" if card.complaint_flag else said
+
+
+def moved_message(card: Card, before: Before) -> str:
+    if card.column == Column.DONE.value:
+        return _("Done: %(title)s", title=card.title)
+    if card.assignee_id == before.assignee_id:
+        return _("Moved to %(column)s: %(title)s", column=column_label(card), title=card.title)
+    if card.column == before.column:
+        return reassigned_message(card)
+    return _("Moved to %(column)s and reassigned to %(name)s: %(title)s", column=column_label(card),
+             name=card.assignee.display_name if card.assignee else _("Unassigned"), title=card.title)
 
 
 @bp.post("/cards/<int:card_id>/reassign")
@@ -288,7 +367,12 @@ def reassign_card(card_id: int):
     form = ReassignForm(people=active_people())
     return apply_change(card, lambda: board.reassign_card(
         db.session, card, actor=current_user, to_assignee=person_or_none(form.assignee.data),
-        seen_version=form.version.data), form)
+        seen_version=form.version.data), form, said=reassigned_message, undo="reassign")
+
+
+def reassigned_message(card: Card) -> str:
+    return _("Reassigned to %(name)s: %(title)s",
+             name=card.assignee.display_name if card.assignee else _("Unassigned"), title=card.title)
 
 
 @bp.post("/cards/<int:card_id>/complete")
@@ -300,11 +384,12 @@ def complete_card(card_id: int):
         return apply_change(card, lambda: callbacks.record_callback(
             db.session, card, actor=current_user, seen_version=form.version.data,
             reached=form.reached.data == "yes", satisfaction=form.satisfaction_value(), comments=form.note.data,
-            problems=form.problems.data, settings=store(), now=utcnow()), form, "complete")
+            problems=form.problems.data, settings=store(), now=utcnow()), form, "complete",
+            said=outcome_message)
     form = CompleteForm()
     return apply_change(card, lambda: board.complete_card(
         db.session, card, actor=current_user, seen_version=form.version.data, note=form.note.data),
-        form, "complete")
+        form, "complete", said=lambda c: _("Done: %(title)s", title=c.title), undo="done")
 
 
 @bp.post("/cards/<int:card_id>/reopen")
@@ -313,7 +398,8 @@ def reopen_card(card_id: int):
     card = load_card_or_404(card_id)
     form = VersionForm()
     return apply_change(card, lambda: board.reopen_card(
-        db.session, card, actor=current_user, seen_version=form.version.data), form)
+        db.session, card, actor=current_user, seen_version=form.version.data), form,
+        said=lambda c: _("Reopened: %(title)s", title=c.title))
 
 
 @bp.post("/cards/<int:card_id>/comments")
@@ -322,7 +408,34 @@ def add_comment(card_id: int):
     card = load_card_or_404(card_id)
     form = CommentForm()
     return apply_change(card, lambda: board.add_comment(db.session, card, actor=current_user,
-                                                       body=form.body.data), form, "comment")
+                                                       body=form.body.data), form, "comment",
+                        said=lambda c: _("Comment added."))
+
+
+@bp.post("/cards/<int:card_id>/undo")
+@policy.staff
+def undo_change(card_id: int):
+    """The toast's "Undo": Done, a move or a reassignment taken back, if nobody changed the card since."""
+    card = load_card_or_404(card_id)
+    form = UndoForm()
+    if form.what.data == "reassign" and not policy.can_reassign(current_user):
+        abort(403)
+    assignee = person_or_none(form.assignee.data)
+
+    def run():
+        if form.what.data == "done":
+            board.undo_done(db.session, card, actor=current_user, seen_version=form.version.data,
+                            to_column=form.column.data, position=form.position.data)
+        elif form.what.data == "reassign":
+            board.undo_reassign(db.session, card, actor=current_user, seen_version=form.version.data,
+                                to_assignee=assignee, position=form.position.data)
+        else:
+            board.undo_move(db.session, card, actor=current_user, seen_version=form.version.data,
+                            to_column=form.column.data, to_assignee=assignee, position=form.position.data)
+
+    return apply_change(card, run, form, refresh_detail=True,
+                        said=lambda c: _("Undone: %(title)s is back in %(column)s.", title=c.title,
+                                         column=column_label(c)))
 
 
 @bp.route("/reassign-all", methods=["GET", "POST"])

@@ -210,6 +210,7 @@ def _rectification_change(card: Card, answer: RunAnswer, form, change):
         card, answer = load_rectification_or_404(card.id)
         return _rectification_page(card, answer, status=refusal.status, error=refusal.message or _(
             "Someone else changed this card in the meantime. Below is how it is now; nothing was overwritten."))
+    flash(_("Rectification step saved."), "success")
     return redirect(url_for("checklist.show_rectification", card_id=card.id), code=303)
 
 

@@ -118,6 +118,7 @@ def _act(complaint: Complaint, change, form):
             "Someone else changed this complaint in the meantime. Below is how it is now; nothing was overwritten."))
     if refusal is not None:
         return show_complaint(complaint.id, error=refusal.message, status=422)
+    flash(_("Complaint #%(id)d saved.", id=complaint.id), "success")
     return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
 
 

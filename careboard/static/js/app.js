@@ -26,6 +26,26 @@
     if (close) close.closest(".toast").remove();
   });
 
+  // A toast that answers a change (data-dismiss: milliseconds) goes by itself; not while it is being used.
+  function dismissLater(el) {
+    var wait = parseInt(el.dataset.dismiss || "0", 10);
+    if (!wait) return;
+    setTimeout(function () {
+      if (el.matches(":hover, :focus-within")) dismissLater(el);
+      else el.remove();
+    }, wait);
+  }
+  var box = document.getElementById("toasts");
+  if (box && window.MutationObserver) {
+    new MutationObserver(function (records) {
+      records.forEach(function (record) {
+        record.addedNodes.forEach(function (node) {
+          if (node.nodeType === 1 && node.matches(".toast[data-dismiss]")) dismissLater(node);
+        });
+      });
+    }).observe(box, { childList: true });
+  }
+
   // A request that never reached the server: say so, never fail silently.
   document.addEventListener("htmx:sendError", function () {
     toast(document.body.dataset.offlineMessage, "offline");

@@ -72,7 +72,8 @@
       version: item.dataset.version
     };
     if (to.dataset.assignee !== undefined) values.assignee = to.dataset.assignee;
-    htmx.ajax("POST", board.dataset.dropUrl, { source: item, target: "#" + item.id, swap: "none", values: values });
+    // The answer is a toast (with its undo), or the error's toast; the board follows by its board-changed event.
+    htmx.ajax("POST", board.dataset.dropUrl, { source: item, target: "#toasts", swap: "beforeend", values: values });
   }
 
   function initSortable(root) {
