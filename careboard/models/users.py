@@ -111,7 +111,7 @@ class User(UserMixin, db.Model):
     @classmethod
     def does_care_work(cls):
         """The condition for people who work cards (lanes, assignees, the review): not Role.NONE."""
-        return cls.role != Role.NONE.value
+        return cls.role != Role.NONE
 
     def at_least(self, level: Level) -> bool:
         return self.level >= level

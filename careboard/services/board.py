@@ -367,7 +367,7 @@ def undo_done(session: Session, card: Card, *, actor: User, seen_version: int, t
     """Take back a Done: the card goes back to the open column (and place) it was done from."""
     _check_version(card, seen_version)
     to_column = Column(to_column).value
-    if card.column != Column.DONE.value:
+    if card.column != Column.DONE:
         raise DomainError(_("This card is not done any more; there is nothing to undo."))
     if to_column not in OPEN_COLUMNS:
         raise DomainError(_("A card can only go back to an open column."))
@@ -379,7 +379,7 @@ def undo_move(session: Session, card: Card, *, actor: User, seen_version: int, t
               to_assignee: User | None, position: int | None = None) -> Card:
     """Take back a move (a drag may also have changed the person): back to the column, lane and place."""
     _check_version(card, seen_version)
-    if card.column == Column.DONE.value:
+    if card.column == Column.DONE:
         raise DomainError(_("This card is done; reopen it instead."))
     return move_card(session, card, actor=actor, to_column=to_column, to_assignee=to_assignee, position=position,
                      seen_version=seen_version, note=_undo_note())

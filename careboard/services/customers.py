@@ -352,7 +352,7 @@ def summary(session: Session, customer_id: int, *, recent: int = 5) -> CustomerS
     visits = session.scalars(select(ServiceVisit).where(ServiceVisit.customer_id == customer_id)
                              .order_by(ServiceVisit.visited_on.desc(), ServiceVisit.id.desc()).limit(recent)).all()
     callbacks = session.scalars(
-        select(Card).where(Card.customer_id == customer_id, Card.kind == CardKind.CALLBACK.value)
+        select(Card).where(Card.customer_id == customer_id, Card.kind == CardKind.CALLBACK)
         .options(selectinload(Card.assignee))
         .order_by(func.coalesce(Card.completed_at, Card.due_at, Card.created_at).desc(), Card.id.desc())
         .limit(recent)).all()

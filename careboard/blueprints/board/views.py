@@ -281,7 +281,7 @@ def apply_change(card: Card, change, form=None, form_name: str | None = None, *,
             toast += render_block("board/detail.html", "drawer", oob=True, **detail_context(card))
         return htmx_flask.make_response(toast, trigger=CHANGED)
     oob = f'<div hx-swap-oob="beforeend:#toasts">{toast}</div>'
-    if request.htmx.target == "drawer" and card.column == Column.DONE.value and before.column != Column.DONE.value:
+    if request.htmx.target == "drawer" and card.column == Column.DONE and before.column != Column.DONE:
         return htmx_flask.make_response(oob, trigger=CHANGED)
     response = detail_response(card)
     response.set_data(response.get_data(as_text=True) + oob)
@@ -335,13 +335,13 @@ def drop_card():
 
 def move(card: Card, form: MoveForm):
     assignee = card.assignee if form.assignee.data is None else person_or_none(form.assignee.data)
-    done = form.column.data == Column.DONE.value and card.column != Column.DONE.value
+    done = form.column.data == Column.DONE and card.column != Column.DONE
     before = Before.of(card)
     return apply_change(card, lambda: board.move_card(
         db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,
         position=form.position.data, seen_version=form.version.data), form,
         said=lambda c: moved_message(c, before),
-        undo=None if card.column == Column.DONE.value else "done" if done else "move")
+        undo=None if card.column == Column.DONE else "done" if done else "move")
 
 
 def outcome_message(card: Card) -> str:
@@ -350,7 +350,7 @@ def outcome_message(card: Card) -> str:
 
 
 def moved_message(card: Card, before: Before) -> str:
-    if card.column == Column.DONE.value:
+    if card.column == Column.DONE:
         return _("Done: %(title)s", title=card.title)
     if card.assignee_id == before.assignee_id:
         return _("Moved to %(column)s: %(title)s", column=column_label(card), title=card.title)
