@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 VENDOR := careboard/static/vendor
 
-.PHONY: run dev setup venv deps test-deps lint-deps assets translations db demo test lint bench i18n-extract clean
+.PHONY: run dev setup venv deps test-deps lint-deps assets translations db demo test lint bench screenshots i18n-extract clean
 
 run: setup db demo
 	CAREBOARD_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'careboard:create_app()'
@@ -70,9 +70,15 @@ lint: lint-deps
 	$(BIN)/lint-imports
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
-# Benchmarks print figures (no pass/fail): see bench/README.md.
+# The README's pictures, taken by a browser test from the demo store at tablet, phone and TV sizes.
+screenshots: test-deps assets translations
+	$(BIN)/python -m pytest -q tests/browser/test_readme_screenshots.py
+	cp tests/artifacts/readme/*.png docs/screenshots/
+
+# Benchmarks print figures (no pass/fail): see bench/README.md. BROWSER_BENCH_ARGS="--quick" for a short browser run.
 bench: test-deps assets translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.browser_bench $(BROWSER_BENCH_ARGS)
 	$(BIN)/python -m bench.tick_bench
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.kpi_bench

@@ -1,8 +1,9 @@
 """A large, realistic dataset for the benchmarks, written fast with bulk INSERTs.
 
 `generate(app)` fills the app's already-migrated (and empty) database: 200 active people over the 13
-roles, 5,000 open cards (2,000 of them in the sales_care lane) and 100,000 done cards of the last
-year, with their history (one 'created' event per card, and a 'completed' event per done card).
+roles, 5,000 open cards (2,000 of them in the sales_care lane, 500 in the aftersales_service lane: the
+boards of 2,000 and 500 cards that `make bench` compares) and 100,000 done cards of the last year, with
+their history (one 'created' event per card, and a 'completed' event per done card).
 
 It bypasses the services on purpose (one INSERT per few thousand rows instead of a flush per card),
 but keeps their invariants: gapless positions per lane, version 1, UTC-aware datetimes, a 'created'
@@ -26,6 +27,8 @@ from careboard.models import Card, CardEvent, CardKind, Column, EventKind, Level
 PASSWORD = "bench-password"
 CHUNK = 5_000
 SALES_SHARE_OF_OPEN = 0.40          # 2,000 of 5,000 open cards are in the sales_care lane
+MID_ROLE = Role.AFTERSALES_SERVICE    # a board of a few hundred cards beside the sales_care one
+MID_SHARE_OF_OPEN = 0.10            # 500 of 5,000 open cards are in its lane
 SALES_SHARE_OF_USERS = 0.10         # about 20 of 200 people are sales care specialists
 UNASSIGNED_SHARE = 0.03             # open cards nobody has claimed yet (their role's "Unassigned" lane)
 
@@ -63,6 +66,7 @@ class Dataset:
 
     password: str
     supervisor: str                       # a cs_supervisor account (sees the whole department)
+    overseers: list[str]                  # every account of level supervisor and up, `supervisor` first
     sales_staff: list[str]                # sales_care staff accounts, most open cards first
     users: int = 0
     open_cards: int = 0
@@ -164,6 +168,15 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
         def card_role(is_sales: bool) -> str:
             return Role.SALES_CARE.value if is_sales else rng.choices(other_roles, weights=other_weights)[0]
 
+        rest_roles = [r for r in other_roles if r != MID_ROLE.value]
+        rest_weights = [len(by_role[r]) for r in rest_roles]
+
+        def open_card_role(i: int) -> str:
+            """The first cards go to sales_care, the next to MID_ROLE, the rest by the other roles' people."""
+            if i < sales_open:
+                return Role.SALES_CARE.value
+            return MID_ROLE.value if i < sales_open + mid_open else rng.choices(rest_roles, weights=rest_weights)[0]
+
         def card_fields(role: str, created_at: datetime) -> dict:
             kind = _pick(rng, KIND_WEIGHTS)
             title = rng.choice(TITLES[kind]).format(name=rng.choice(SURNAMES) + rng.choice(GIVEN),
@@ -177,10 +190,11 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
 
         # ---- open cards: gapless positions per lane, as the services keep them
         sales_open = round(open_cards * SALES_SHARE_OF_OPEN)
+        mid_open = round(open_cards * MID_SHARE_OF_OPEN)
         open_rows: list[dict] = []
         lanes: dict[tuple, int] = defaultdict(int)
         for i in range(open_cards):
-            role = card_role(i < sales_open)
+            role = open_card_role(i)
             assignee = None if rng.random() < UNASSIGNED_SHARE else rng.choice(by_role[role])
             column = _pick(rng, OPEN_COLUMN_WEIGHTS)
             lane = (column, assignee["id"]) if assignee else (column, None, role)
@@ -251,7 +265,10 @@ def generate(app: Flask, *, users: int = 200, open_cards: int = 5_000, done_card
         usernames = {p["id"]: p["username"] for p in people}
         sales_staff = sorted((p for p in by_role[Role.SALES_CARE.value] if p["level"] == Level.STAFF),
                              key=lambda p: (-open_by_user[p["id"]], p["username"]))
-        return Dataset(password=PASSWORD, supervisor=by_role[Role.CS_SUPERVISOR.value][0]["username"],
+        overseers = sorted((p for p in people if p["level"] >= Level.SUPERVISOR),
+                           key=lambda p: (p["role"] != Role.CS_SUPERVISOR.value, p["id"]))
+        return Dataset(password=PASSWORD, supervisor=overseers[0]["username"],
+                       overseers=[p["username"] for p in overseers],
                        sales_staff=[p["username"] for p in sales_staff], users=len(people),
                        open_cards=len(open_rows), done_cards=len(done_rows), events=len(events),
                        open_by_role=dict(open_by_role),

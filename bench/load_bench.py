@@ -3,21 +3,20 @@
 For each database (a temporary SQLite file; a new schema of the PostgreSQL at --database-url) the real CLI
 prepares the store in a subprocess (`flask --app careboard db upgrade`, then `demo`), bench.generate adds
 a department of the size the load needs (people, open and done cards), and gunicorn is started with
-gunicorn.conf.py and production settings. Then a bounded threaded client (stdlib only: one thread and one
-persistent HTTP/1.1 connection per virtual user) plays, for --duration seconds:
+gunicorn.conf.py and production settings. Then Locust plays bench/locustfile.py against it, for --duration
+seconds after a warm-up (log-ins and first pages, not measured):
 
-  tablets      staff logged in on "My cards", polling it every --poll-seconds as the page does (htmx
-               headers, X-CareBoard-Poll, If-None-Match with the last ETag)
+  tablets      staff logged in on "My cards", polling it every --poll-seconds as the page does
   supervisors  each drags a card to another column or person of its own slice of the department
-               (POST /board/drop with the card's version, as board.js does) and reloads the board
-               fragment (the board-changed refresh), with a think time of 2-5 s in between
+               (POST /board/drop with the card's version, as board.js does) and refreshes the board
+               (the board-changed refresh), with a think time of 2-5 s in between
 
-Every virtual user has an X-Forwarded-For address of its own, as nginx in front would give each tablet.
-Log-ins and the first page loads are a warm-up outside the measured window. Prints requests/s, p50/p95/p99
-overall and per kind, the 409 conflicts (the app refusing a stale drag: not errors), the errors (connection
-failures, timeouts, 5xx, unexpected 4xx), the server's own times from gunicorn's access log and the CPU
-used, beside the target: zero errors and p95 < 200 ms. Exit code 0 whatever the figures; 1 only when a
-run could not be carried out (the server did not start, a log-in failed).
+Locust runs in a process of its own (`python -m bench.locustfile`, its library API): importing it patches the
+standard library for gevent, which this process (SQLAlchemy, psycopg, subprocesses, gunicorn) does without.
+It prints Locust's figures per kind of request and overall, the 409 conflicts (the app refusing a stale drag:
+not errors), the errors, the server's own times from gunicorn's access log and the CPU used, beside the
+target: zero errors and p95 < 100 ms. Exit code 0 whatever the figures; 1 only when a run could not be
+carried out (the server did not start, a log-in failed).
 """
 from __future__ import annotations
 
@@ -28,10 +27,8 @@ import json
 import math
 import os
 import platform
-import random
 import re
 import secrets
-import select
 import shutil
 import signal
 import socket
@@ -39,16 +36,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
+from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
-from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, text
 from sqlalchemy import select as sql_select
@@ -67,27 +59,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
-TARGET_P95_MS = 200.0
-TIMEOUT_S = 15.0                       # a request slower than this is an error (a timeout)
-THINK_S = (2.0, 5.0)                   # a supervisor's pause between two drags
-LOGIN_CONCURRENCY = 4                  # log-ins at once during the warm-up (scrypt is slow on purpose)
+TARGET_P95_MS = 100.0
 OPEN_CARDS_PER_PERSON = 15             # generated on top of the demo, for a department of the load's size
 DONE_CARDS_PER_PERSON = 200
 MIN_PEOPLE = 30                        # the default store's size when the load is small
 FEWEST_PEOPLE = 14                     # what bench.generate needs to fill every role
-MOVE_COLUMNS = (Column.TODO.value, Column.DOING.value, Column.WAITING.value)
-REASSIGN_SHARE = 0.3                   # drags to another person (else to another column of the same lane)
-EXPECTED = {"poll": {200, 304}, "board": {200, 304}, "move": {204}}
-KINDS = ("poll", "board", "move")
+SERVER_KINDS = ("mine", "board", "drop", "other")
 MAX_ERROR_DETAILS = 5
 ACCESS_LOG_FORMAT = '%(t)s "%(r)s" %(s)s %(b)s %(D)s'     # %(D)s: the request's time in microseconds
 ACCESS_LINE = re.compile(r'"(\w+) (\S+) HTTP/[\d.]+" (\d{3}) \S+ (\d+)\s*$')
-
-CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
-# The board's markup (board/index.html, board/_card.html): a list per lane and column, then its cards.
-BOARD_TOKENS = re.compile(r'<ol class="cards" data-sortable data-column="(\w+)"\s*(?:data-assignee="(\d+)")?'
-                          r'|<li id="card-(\d+)"[^>]*data-version="(\d+)"')
 
 QUICK = dict(duration=20.0, tablets=20, supervisors=3, poll_seconds=5.0)
 
@@ -311,300 +291,7 @@ def wait_until_healthy(server: Server, dialect: str, limit: float = 60.0) -> Non
     raise RunFailed(f"/healthz did not answer 200 within {limit:.0f} s ({last}):\n{server.log_tail()}")
 
 
-# ---------------------------------------------------------------- the client
-
-
-@dataclass
-class Response:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-    ms: float
-
-
-class RequestError(Exception):
-    """No answer: the connection failed or timed out."""
-
-
-class Browser:
-    """One tablet: one persistent HTTP/1.1 connection, its cookies, its address behind the proxy.
-
-    The session cookie is Secure (production); over plain http on loopback we send it back ourselves.
-    The headers are those nginx adds in front of gunicorn (X-Forwarded-For/-Proto)."""
-
-    def __init__(self, port: int, address: str, label: str):
-        self.port = port
-        self.origin = f"https://127.0.0.1:{port}"
-        self.cookies: dict[str, str] = {}
-        self.csrf = ""
-        self.connection: http.client.HTTPConnection | None = None
-        self.connections = 0
-        self.retries = 0
-        self.headers = {"X-Forwarded-For": address, "X-Forwarded-Proto": "https",
-                        "User-Agent": f"CareBoard load test ({label})", "Accept-Language": "zh-CN,zh;q=0.9"}
-
-    def request(self, method: str, path: str, headers: dict | None = None, form: dict | None = None) -> Response:
-        headers = {**self.headers, **(headers or {})}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers.setdefault("Referer", self.origin + path)
-        started = time.perf_counter()
-        for attempt in (1, 2):
-            reused = self._connect()
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
-                self.close()
-                if reused and attempt == 1:
-                    # The server closed the idle keep-alive connection as we reused it: a browser retries
-                    # at once on a new connection, and so do we (counted, and the time counts).
-                    self.retries += 1
-                    continue
-                raise RequestError(f"{type(error).__name__}: {error}") from None
-            except (OSError, http.client.HTTPException) as error:
-                self.close()
-                raise RequestError(f"{type(error).__name__}: {error}") from None
-            ms = (time.perf_counter() - started) * 1000
-            self._keep_cookies(response.headers)
-            if response.will_close:
-                self.close()
-            return Response(response.status, response.headers, data, ms)
-        raise AssertionError("unreachable")
-
-    def _connect(self) -> bool:
-        """Make sure there is a connection; True when it is a reused one. A connection the server has
-        closed (readable at EOF, e.g. after gunicorn's keepalive) is replaced first, as urllib3 does."""
-        if self.connection is not None and self.connection.sock is not None:
-            readable, _, _ = select.select([self.connection.sock], [], [], 0)
-            if not readable:
-                return True
-            self.close()
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT_S)
-        self.connections += 1
-        return False
-
-    def _keep_cookies(self, headers: http.client.HTTPMessage) -> None:
-        for header in headers.get_all("Set-Cookie") or []:
-            cookie = SimpleCookie()
-            cookie.load(header)
-            for name, morsel in cookie.items():
-                if morsel["max-age"] == "0" or morsel["expires"].endswith("1970 00:00:00 GMT"):
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-    def page(self, path: str) -> Response:
-        """A full page load; keeps the CSRF token of <body hx-headers> for the htmx writes."""
-        response = self.request("GET", path)
-        if response.status != 200:
-            raise RunFailed(f"GET {path} answered {response.status}, expected 200")
-        token = CSRF_HEADER.search(response.body.decode())
-        if not token:
-            raise RunFailed(f"GET {path}: no X-CSRFToken in <body hx-headers>")
-        self.csrf = token.group(1)
-        return response
-
-    def log_in(self, account: Account, start_page: str) -> Response:
-        """GET /login, POST the form with its CSRF token (303 expected), then load the start page."""
-        form = self.request("GET", "/login")
-        token = CSRF_FIELD.search(form.body.decode())
-        if form.status != 200 or not token:
-            raise RunFailed(f"GET /login answered {form.status}{'' if token else ' without a csrf_token'}")
-        done = self.request("POST", "/login", form={"username": account.username, "password": account.password,
-                                                     "csrf_token": token.group(1)})
-        if done.status != 303:
-            raise RunFailed(f"log-in as {account.username} from {self.headers['X-Forwarded-For']}: status "
-                            f"{done.status}, expected 303")
-        return self.page(start_page)
-
-    def htmx_headers(self, target: str, current_path: str, trigger: str | None = None) -> dict:
-        return {"HX-Request": "true", "HX-Target": target, "HX-Trigger": trigger or target,
-                "HX-Current-URL": self.origin + current_path, "Referer": self.origin + current_path,
-                "X-CSRFToken": self.csrf}
-
-
-@dataclass
-class Sample:
-    kind: str
-    status: int
-    ms: float
-
-
-@dataclass
-class Recorder:
-    """What the virtual users saw in the measured window. list.append is atomic, the lock guards the rest."""
-
-    samples: list[Sample] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    conflicts: int = 0
-    idle_logouts: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def error(self, message: str) -> None:
-        with self.lock:
-            self.errors.append(message)
-
-    def count(self, what: str) -> None:
-        with self.lock:
-            setattr(self, what, getattr(self, what) + 1)
-
-    def call(self, browser: Browser, kind: str, method: str, path: str, headers: dict,
-             form: dict | None = None) -> Response | None:
-        """One measured request; None when it had no usable answer (recorded as an error)."""
-        try:
-            response = browser.request(method, path, headers, form)
-        except RequestError as error:
-            self.error(f"{kind} {method} {path}: {error}")
-            return None
-        self.samples.append(Sample(kind, response.status, response.ms))
-        if response.status == 409 and kind == "move":
-            self.count("conflicts")
-        elif response.status not in EXPECTED[kind]:
-            excerpt = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.body.decode(errors="replace")))[:160]
-            self.error(f"{kind} {method} {path}: status {response.status} {excerpt.strip()}")
-            return None
-        return response                         # with HX-Redirect when logged out: the caller decides
-
-
-@dataclass
-class Tablet:
-    """A staff member's tablet on "My cards": the page polls every poll_seconds (board/mine.html)."""
-
-    browser: Browser
-    account: Account
-    seen_at: float = 0.0                # the last request that counts as activity (polls don't)
-    etag: str | None = None
-
-    PATH = "/board/mine"
-
-    def warm_up(self) -> None:
-        self.browser.log_in(self.account, self.PATH)
-        self.seen_at = time.monotonic()
-
-    def run(self, recorder: Recorder, start: float, end: float, poll_seconds: float, rng: random.Random,
-            stop: threading.Event) -> None:
-        due = start + rng.uniform(0, poll_seconds)      # tablets were not switched on at the same moment
-        while due < end and not stop.wait(max(0.0, due - time.monotonic())):
-            self.poll(recorder)
-            due += poll_seconds
-
-    def poll(self, recorder: Recorder) -> None:
-        # What htmx sends for hx-get="/board/mine" hx-trigger="every 20s" hx-headers X-CareBoard-Poll, with
-        # board.js adding the last ETag it saw on a 200.
-        headers = {**self.browser.htmx_headers("mine", self.PATH), "X-CareBoard-Poll": "1"}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        response = recorder.call(self.browser, "poll", "GET", self.PATH, headers)
-        if response is None:
-            return
-        if response.headers.get("HX-Redirect"):
-            self.logged_out(recorder, response.headers["HX-Redirect"])
-        elif response.status == 200 and response.headers.get("ETag"):
-            self.etag = response.headers["ETag"]
-
-    def logged_out(self, recorder: Recorder, target: str) -> None:
-        """The idle logout (polls are not activity) is the app working as designed after
-        IDLE_LOGOUT_MINUTES; earlier it is an error. Either way the person logs in again."""
-        idle = time.monotonic() - self.seen_at
-        if idle < Config.IDLE_LOGOUT_MINUTES * 60 - 5:
-            recorder.error(f"poll: logged out after {idle:.0f} s without activity (HX-Redirect: {target})")
-        else:
-            recorder.count("idle_logouts")
-        self.browser.cookies.clear()
-        self.etag = None
-        try:
-            self.warm_up()
-        except (RunFailed, RequestError) as error:
-            recorder.error(f"log-in again after the idle logout: {error}")
-
-
-Lanes = dict[tuple[str, int], list[tuple[int, int]]]      # (column, assignee id) -> [(card id, version)]
-
-
-@dataclass
-class Supervisor:
-    """A supervisor on the department board dragging cards between columns and people of its own slice
-    (so that two supervisors rarely drag the same lane: a drag renumbers its lanes, and every card
-    renumbered gets a new version)."""
-
-    browser: Browser
-    account: Account
-    people: list[int]                   # the assignees whose lanes this supervisor works on
-    lanes: Lanes = field(default_factory=dict)
-    etag: str | None = None
-
-    PATH = "/board/?"                   # hx-get="{{ request.full_path }}" of /board/
-
-    def warm_up(self) -> None:
-        response = self.browser.log_in(self.account, "/board/")
-        self.read_board(response.body)
-
-    def read_board(self, body: bytes) -> None:
-        lanes: Lanes = {}
-        mine = set(self.people)
-        current = None
-        for column, assignee, card, version in BOARD_TOKENS.findall(body.decode()):
-            if column:
-                current = (column, int(assignee)) if assignee and int(assignee) in mine and \
-                    column in MOVE_COLUMNS else None
-                if current:
-                    lanes.setdefault(current, [])
-            elif current:
-                lanes[current].append((int(card), int(version)))
-        self.lanes = lanes
-
-    def run(self, recorder: Recorder, start: float, end: float, rng: random.Random, stop: threading.Event) -> None:
-        due = start + rng.uniform(0, THINK_S[1])
-        while due < end and not stop.wait(max(0.0, due - time.monotonic())):
-            self.drag(recorder, rng)
-            due = time.monotonic() + rng.uniform(*THINK_S)
-
-    def drag(self, recorder: Recorder, rng: random.Random) -> None:
-        """What board.js posts on a drop (htmx.ajax with the card's id and version), then the board's
-        refresh that the answer's HX-Trigger: board-changed sets off."""
-        sources = [lane for lane, cards in self.lanes.items() if cards]
-        if not sources:
-            recorder.error(f"{self.account.username}: no card to drag in its lanes")
-            return
-        column, assignee = rng.choice(sources)
-        card, card_version = rng.choice(self.lanes[(column, assignee)])
-        if len(self.people) > 1 and rng.random() < REASSIGN_SHARE:
-            to = (rng.choice(MOVE_COLUMNS), rng.choice([p for p in self.people if p != assignee]))
-        else:
-            to = (rng.choice([c for c in MOVE_COLUMNS if c != column]), assignee)
-        position = rng.randint(0, len(self.lanes.get(to, [])))
-        headers = self.browser.htmx_headers(f"card-{card}", "/board/")
-        response = recorder.call(self.browser, "move", "POST", "/board/drop", headers,
-                                 form={"card": card, "column": to[0], "position": position,
-                                       "version": card_version, "assignee": to[1]})
-        if response is None or response.headers.get("HX-Redirect"):
-            if response is not None:
-                recorder.error(f"move: {self.account.username} was logged out")
-            return
-        self.refresh(recorder)
-
-    def refresh(self, recorder: Recorder) -> None:
-        headers = {**self.browser.htmx_headers("board", "/board/"), "X-CareBoard-Poll": "1"}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        response = recorder.call(self.browser, "board", "GET", self.PATH, headers)
-        if response is not None and response.status == 200:
-            self.etag = response.headers.get("ETag")
-            self.read_board(response.body)
-
-
-# ---------------------------------------------------------------- a run
+# ---------------------------------------------------------------- the load (Locust, in a process of its own)
 
 
 @dataclass
@@ -613,6 +300,7 @@ class Load:
     tablets: int
     supervisors: int
     poll_seconds: float
+    spawn_rate: float
     people: int                         # generated on top of the demo's 16
     seed: int
 
@@ -621,20 +309,11 @@ class Load:
 class Outcome:
     store: Store
     load: Load
-    recorder: Recorder
-    window: float                       # seconds from the start of the window to the last answer
-    warm_up: float
+    swarm: dict                         # the summary bench.locustfile printed: Locust's figures per kind
     load_average: float                 # the machine's 1-minute load average as the window started
-    connections: int
-    retries: int
     server_ms: dict[str, list[float]]
     cpu: dict[str, float | None]
     server_problems: list[str]
-
-
-def address(n: int) -> str:
-    """10.0.<n // 250>.<n % 250 + 1>: one address per virtual user, as the proxy would report it."""
-    return f"10.0.{n // 250}.{n % 250 + 1}"
 
 
 def machine_busy() -> tuple[float, float] | None:
@@ -647,87 +326,94 @@ def machine_busy() -> tuple[float, float] | None:
     return sum(values) - idle, sum(values)
 
 
-def warm_up(user: Tablet | Supervisor) -> None:
-    """Log in and load the first page, outside the measured window."""
-    try:
-        user.warm_up()
-    except RequestError as error:
-        raise RunFailed(f"warm-up of {user.account.username} from {user.browser.headers['X-Forwarded-For']}: "
-                        f"{error}") from None
+@dataclass
+class Window:
+    """The server's CPU, the machine's and gunicorn's access log between the locustfile's window-start and
+    window-end lines."""
+
+    server: Server
+    load_average: float = 0.0
+    log_offset: int = 0
+    before: tuple = ()
+    after: tuple = ()
+
+    def start(self) -> None:
+        self.load_average = os.getloadavg()[0]
+        self.log_offset = self.server.access_log.stat().st_size
+        self.before = (self.server.cpu_seconds(), machine_busy())
+
+    def end(self) -> None:
+        self.after = (self.server.cpu_seconds(), machine_busy())
+
+    def cpu(self) -> dict[str, float | None]:
+        (server_before, machine_before), (server_after, machine_after) = self.before, self.after
+        cpu: dict[str, float | None] = {"server": None, "machine": None}
+        if server_before is not None and server_after is not None:
+            cpu["server"] = server_after - server_before
+        if machine_before and machine_after:
+            busy, total = machine_after[0] - machine_before[0], machine_after[1] - machine_before[1]
+            cpu["machine"] = busy / total if total else None
+        return cpu
 
 
-def run_load(store: Store, server: Server, load: Load) -> Outcome:
-    tablets = [Tablet(Browser(server.port, address(i), f"tablet {i}"), store.staff[i % len(store.staff)])
-               for i in range(load.tablets)]
-    staff_ids = [a.id for a in store.staff]
-    supervisors = [Supervisor(Browser(server.port, address(load.tablets + i), f"supervisor {i}"),
-                              store.supervisors[i % len(store.supervisors)], staff_ids[i::load.supervisors])
-                   for i in range(load.supervisors)]
-    users = [*tablets, *supervisors]
-
-    started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=LOGIN_CONCURRENCY)
-    try:
-        list(pool.map(warm_up, users))          # the first failure raises RunFailed
-    finally:
-        pool.shutdown(cancel_futures=True)
-    warm_up_seconds = time.monotonic() - started
-    time.sleep(0.5)                             # let gunicorn write the warm-up's access-log lines
-
-    recorder = Recorder()
-    stop = threading.Event()
-    load_average = os.getloadavg()[0]
-    log_offset = server.access_log.stat().st_size
-    cpu_before, machine_before, client_before = server.cpu_seconds(), machine_busy(), time.process_time()
-    start = time.monotonic()
-    end = start + load.duration
-    rng = random.Random(load.seed)
-    with ThreadPoolExecutor(max_workers=len(users), thread_name_prefix="user") as pool:
-        futures = [pool.submit(t.run, recorder, start, end, load.poll_seconds, random.Random(rng.random()), stop)
-                   for t in tablets]
-        futures += [pool.submit(s.run, recorder, start, end, random.Random(rng.random()), stop) for s in supervisors]
+def run_load(store: Store, server: Server, load: Load, workdir: Path, log_dir: Path) -> Outcome:
+    """`python -m bench.locustfile` against the server: Locust's gevent patches stay in that process. Its
+    stderr (Locust's log) goes to <log_dir>/<dialect>-locust.log."""
+    accounts = workdir / "accounts.json"
+    accounts.write_text(json.dumps({"staff": [[a.username, a.password] for a in store.staff],
+                                    "supervisors": [[a.username, a.password] for a in store.supervisors]}))
+    command = [sys.executable, "-m", "bench.locustfile", "--host", f"http://127.0.0.1:{server.port}",
+               "--accounts", str(accounts), "--tablets", str(load.tablets), "--supervisors", str(load.supervisors),
+               "--poll-seconds", str(load.poll_seconds), "--duration", str(load.duration),
+               "--spawn-rate", str(load.spawn_rate), "--seed", str(load.seed)]
+    log = log_dir / f"{store.dialect}-locust.log"
+    window = Window(server)
+    summary = None
+    with log.open("w") as err, subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=err,
+                                                text=True) as process:
         try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            stop.set()
-            raise
-    window = time.monotonic() - start
-    cpu_after, machine_after = server.cpu_seconds(), machine_busy()
-    client_cpu = time.process_time() - client_before
-    for user in users:
-        user.browser.close()
-    time.sleep(0.5)
-
-    cpu: dict[str, float | None] = {"server": None, "machine": None, "client": client_cpu}
-    if cpu_before is not None and cpu_after is not None:
-        cpu["server"] = cpu_after - cpu_before
-    if machine_before and machine_after:
-        busy, total = machine_after[0] - machine_before[0], machine_after[1] - machine_before[1]
-        cpu["machine"] = busy / total if total else None
-    return Outcome(store=store, load=load, recorder=recorder, window=window, warm_up=warm_up_seconds,
-                   load_average=load_average,
-                   connections=sum(u.browser.connections for u in users),
-                   retries=sum(u.browser.retries for u in users),
-                   server_ms=server_times(server.access_log, log_offset), cpu=cpu,
+            for line in process.stdout:
+                event = json.loads(line) if line.startswith("{") else {}
+                if event.get("event") == "window-start":
+                    window.start()
+                elif event.get("event") == "window-end":
+                    window.end()
+                elif event.get("event") == "summary":
+                    summary = event
+        finally:
+            if process.poll() is None and summary is None:
+                process.terminate()
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+    if summary is None:
+        raise RunFailed(f"the load (bench.locustfile) ended with {process.returncode} and no figures:\n{tail}")
+    if summary.get("could_not_start"):
+        raise RunFailed("the warm-up failed: " + "; ".join(summary["could_not_start"][:MAX_ERROR_DETAILS]))
+    time.sleep(0.5)                             # let gunicorn write the window's last access-log lines
+    return Outcome(store=store, load=load, swarm=summary, load_average=window.load_average,
+                   server_ms=server_times(server.access_log, window.log_offset), cpu=window.cpu(),
                    server_problems=server_problems(server.output))
+
+
+def request_kind(method: str, path: str) -> str:
+    """The kind of a request in gunicorn's access log, by its path (the poll's query differs by protocol)."""
+    if method == "POST":
+        return "drop" if path.startswith("/board/drop") else "other"
+    if path.startswith("/board/mine"):
+        return "mine"
+    return "board" if path.startswith("/board/") else "other"
 
 
 def server_times(access_log: Path, offset: int) -> dict[str, list[float]]:
     """The request times gunicorn logged (%(D)s) in the window, by kind: time in the worker, without the
-    wait for a free thread and without the network."""
-    times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    wait for a free worker and without the network."""
+    times: dict[str, list[float]] = {kind: [] for kind in SERVER_KINDS}
     with access_log.open(errors="replace") as log:
         log.seek(offset)
         for line in log:
             match = ACCESS_LINE.search(line)
-            if not match:
-                continue
-            method, path, _status, micros = match.groups()
-            kind = {("GET", "/board/mine"): "poll", ("GET", "/board/?"): "board", ("GET", "/board/"): "board",
-                    ("POST", "/board/drop"): "move"}.get((method, path))
-            if kind:
-                times[kind].append(int(micros) / 1000)
+            if match:
+                method, path, _status, micros = match.groups()
+                times[request_kind(method, path)].append(int(micros) / 1000)
     return times
 
 
@@ -746,71 +432,65 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def figures(times: list[float]) -> str:
-    if not times:
-        return f"{'-':>8} {'-':>8} {'-':>8} {'-':>8}"
-    return " ".join(f"{v:>8.1f}" for v in (percentile(times, 0.5), percentile(times, 0.95),
-                                           percentile(times, 0.99), max(times)))
+def row(line: dict, name: str | None = None) -> str:
+    return (f"{name or line['name']:<14} {line['requests']:>8} {line['rps']:>6.1f} {line['failures']:>6} "
+            f"{line['median']:>7.0f} {line['p95']:>7.0f} {line['p99']:>7.0f} {line['max']:>7.0f}")
 
 
 def report(outcome: Outcome, workers: str) -> str:
     """Prints the run's figures; returns the verdict on the target."""
-    store, load, recorder = outcome.store, outcome.load, outcome.recorder
+    store, load, swarm = outcome.store, outcome.load, outcome.swarm
     print(f"\n== {store.dialect} {store.server_version} · gunicorn {package_version('gunicorn')} ({workers}) · "
-          f"Python {platform.python_version()} · {os.cpu_count()} CPUs · the client runs on the same machine")
+          f"Locust {package_version('locust')} · Python {platform.python_version()} · {os.cpu_count()} CPUs · "
+          "the client runs on the same machine")
     print(f"store: {store.people} people ({len(store.staff)} staff, {len(store.supervisors)} supervisor level and "
           f"up), {store.open_cards:,} open cards, {store.done_cards:,} done cards (demo + bench.generate)")
     print(f"load: {load.tablets} tablets polling /board/mine every {load.poll_seconds:g} s, {load.supervisors} "
-          f"supervisors dragging a card and reloading the board every {THINK_S[0]:g}-{THINK_S[1]:g} s; "
-          f"{load.duration:g} s measured after a warm-up of {outcome.warm_up:.1f} s "
-          f"({load.tablets + load.supervisors} log-ins and first pages)")
-
-    samples = recorder.samples
-    header = (f"{'kind':<7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
-              "  statuses")
+          f"supervisors dragging a card and refreshing the board every {swarm['think'][0]:g}-{swarm['think'][1]:g} s; "
+          f"{swarm['window']:.0f} s measured after a warm-up of {swarm['warm_up']:.1f} s "
+          f"({load.tablets + load.supervisors} log-ins and first pages, spawned {load.spawn_rate:g} a second)")
+    warm = {line["name"]: line for line in swarm["warm_up_kinds"]}
+    if "page" in warm:
+        print(f"warm-up (not measured): first page median {warm['page']['median']:.0f} ms, p95 "
+              f"{warm['page']['p95']:.0f} ms, max {warm['page']['max']:.0f} ms; errors "
+              f"{sum(line['failures'] for line in swarm['warm_up_kinds'])}")
+    header = (f"{'kind':<14} {'requests':>8} {'req/s':>6} {'errors':>6} {'median':>7} {'p95':>7} {'p99':>7} "
+              f"{'max':>7}  (ms, Locust's figures)")
     print(header)
     print("-" * len(header))
-    for kind in (*KINDS, "all"):
-        chosen = [s for s in samples if kind in ("all", s.kind)]
-        statuses = " ".join(f"{status}×{n}" for status, n in sorted(Counter(s.status for s in chosen).items()))
-        print(f"{kind:<7} {len(chosen):>8} {len(chosen) / load.duration:>7.1f} "
-              f"{figures([s.ms for s in chosen])}  {statuses}")
+    for line in swarm["kinds"]:
+        print(row(line))
+    total = swarm["total"]
+    print(row(total, "all"))
     server = outcome.server_ms
     print("server time (gunicorn access log, p50 / p95 / p99 ms): " + "; ".join(
         f"{kind} {' / '.join(format(percentile(server[kind], q), '.1f') for q in (0.5, 0.95, 0.99))}"
-        for kind in KINDS if server[kind]))
+        for kind in SERVER_KINDS if server[kind]))
     cpu = outcome.cpu
     cores = os.cpu_count() or 1
     parts = []
     if cpu["server"] is not None:
-        parts.append(f"gunicorn {cpu['server']:.1f} s ({cpu['server'] / outcome.window / cores:.0%} of {cores} cores)")
+        parts.append(f"gunicorn {cpu['server']:.1f} s ({cpu['server'] / swarm['window'] / cores:.0%} of {cores} "
+                     "cores)")
     if cpu["machine"] is not None:
         parts.append(f"the whole machine {cpu['machine']:.0%} busy")
-    parts.append(f"this client {cpu['client']:.1f} s")
+    parts.append(f"Locust {swarm['client_cpu']:.1f} s")
     print(f"CPU in the window: {', '.join(parts)}; load average {outcome.load_average:.2f} as it began")
-    print(f"connections opened: {outcome.connections} (one per virtual user, plus new ones after gunicorn's "
-          f"keepalive closed idle ones); requests retried on a new connection: {outcome.retries}")
-    if recorder.idle_logouts:
-        print(f"idle logouts (after {Config.IDLE_LOGOUT_MINUTES} min of polling only; logged in again): "
-              f"{recorder.idle_logouts}")
-    print(f"conflicts (409, a drag of a card another supervisor had just changed; not errors): {recorder.conflicts}")
-    print(f"errors: {len(recorder.errors)}")
-    for message in recorder.errors[:MAX_ERROR_DETAILS]:
-        print(f"  {message}")
-    if len(recorder.errors) > MAX_ERROR_DETAILS:
-        print(f"  … and {len(recorder.errors) - MAX_ERROR_DETAILS} more")
+    conflicts = sum(line["requests"] for line in swarm["kinds"] if line["name"] == "drop-409")
+    print(f"conflicts (drop-409, a drag of a card another supervisor had just changed; not errors): {conflicts}")
+    print(f"errors: {total['failures']}")
+    for error in swarm["errors"][:MAX_ERROR_DETAILS]:
+        print(f"  {error['occurrences']}× {error['name']}: {error['error'][:160]}")
     if outcome.server_problems:
         print(f"gunicorn's log has {len(outcome.server_problems)} lines about errors, for example:")
         for line in outcome.server_problems[:MAX_ERROR_DETAILS]:
             print(f"  {line[:200]}")
 
-    p95 = percentile([s.ms for s in samples], 0.95) if samples else math.inf
-    missed = [f"{len(recorder.errors)} errors"] if recorder.errors else []
-    if p95 >= TARGET_P95_MS:
-        missed.append(f"p95 {p95:.1f} ms ≥ {TARGET_P95_MS:g} ms")
-    slow = [f"{kind} {percentile(times, 0.95):.1f} ms" for kind in KINDS
-            if (times := [s.ms for s in samples if s.kind == kind]) and percentile(times, 0.95) >= TARGET_P95_MS]
-    verdict = "met" if not missed else "MISSED (" + "; ".join(missed) + ")"
+    missed = [f"{total['failures']} errors"] if total["failures"] else []
+    if not total["requests"] or total["p95"] >= TARGET_P95_MS:
+        missed.append(f"p95 {total['p95']:.0f} ms ≥ {TARGET_P95_MS:g} ms")
+    slow = [f"{line['name']} {line['p95']:.0f} ms" for line in swarm["kinds"] if line["p95"] >= TARGET_P95_MS]
+    verdict = "met" if not missed else "not met (" + "; ".join(missed) + ")"
     if slow:
         verdict += f"; p95 ≥ {TARGET_P95_MS:g} ms: {', '.join(slow)}"
     print(f"target (zero errors, p95 < {TARGET_P95_MS:g} ms): {verdict}")
@@ -833,7 +513,7 @@ def run_database(dialect: str, args: argparse.Namespace, load: Load, log_dir: Pa
                           ratelimit_storage=args.ratelimit_storage) as server:
                 print(f"{dialect}: gunicorn on 127.0.0.1:{server.port} ({server.describe()}); warming up …",
                       flush=True)
-                outcome = run_load(store, server, load)
+                outcome = run_load(store, server, load, workdir, log_dir or workdir)
         return "target " + report(outcome, server.describe())
     except RunFailed as error:
         print(f"\n== {dialect}: the run could not be carried out: {error}", flush=True)
@@ -849,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--supervisors", type=int, metavar="N", help="supervisors dragging cards (default 10)")
     parser.add_argument("--poll-seconds", type=float, metavar="S", help="the tablets' poll interval (default 20, "
                                                                         "the store setting's default)")
+    parser.add_argument("--spawn-rate", type=float, metavar="N", default=20.0,
+                        help="users started a second during the warm-up (Locust's -r; default 20)")
     parser.add_argument("--people", type=int, metavar="N",
                         help="people bench.generate adds to the demo store, with 15 open and 200 done cards "
                              "each (default: one per tablet and supervisor, at least 30)")
@@ -865,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratelimit-storage", metavar="URI",
                         help="RATELIMIT_STORAGE_URI for the server (default: the app's)")
     parser.add_argument("--log-dir", type=Path, metavar="DIR",
-                        help="keep gunicorn's output and access log (with request times) in DIR")
-    parser.add_argument("--seed", type=int, default=1, help="the dataset's and the client's random seed (default 1)")
+                        help="keep gunicorn's output and access log (with request times) and Locust's log in DIR")
+    parser.add_argument("--seed", type=int, default=1, help="the dataset's and Locust's random seed (default 1)")
     args = parser.parse_args(argv)
     defaults = dict(duration=120.0, tablets=100, supervisors=10, poll_seconds=20.0)
     if args.quick:
@@ -874,10 +556,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = {name: default if getattr(args, name) is None else getattr(args, name)
               for name, default in defaults.items()}
     people = args.people or max(MIN_PEOPLE, chosen["tablets"] + chosen["supervisors"])
-    load = Load(seed=args.seed, people=people, **chosen)
-    if load.duration <= 0 or load.poll_seconds <= 0 or load.tablets < 0 or load.supervisors < 0 \
+    load = Load(seed=args.seed, people=people, spawn_rate=args.spawn_rate, **chosen)
+    if load.duration <= 0 or load.poll_seconds <= 0 or load.spawn_rate <= 0 or load.tablets < 0 \
+            or load.supervisors < 0 \
             or load.tablets + load.supervisors == 0:
-        parser.error("--duration and --poll-seconds must be positive, and there must be a tablet or a supervisor")
+        parser.error("--duration, --poll-seconds and --spawn-rate must be positive, and there must be a tablet or "
+                     "a supervisor")
     if (args.workers is not None and args.workers < 1) or (args.threads is not None and args.threads < 1):
         parser.error("--workers and --threads must be at least 1")
     if people < FEWEST_PEOPLE:

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from careboard import auth_session, cli, errors, i18n, policy, runner, security, templating
 from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
 from careboard.config import VERSION, Config, ProductionConfig, check_production, database_uri, load_environment
-from careboard.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from careboard.extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 from careboard.urls import IdConverter, refuse_nul_bytes
 
 __version__ = VERSION
@@ -38,7 +38,9 @@ def create_app(config: type = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
-    for ext in (login, csrf, htmx, limiter):
+    # Compress first: Flask runs the after_request hooks in reverse order, so its hook runs last and compresses
+    # the final body, with every header the others add (security.py's, the limiter's, a view's ETag).
+    for ext in (compress, login, csrf, htmx, limiter):
         ext.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

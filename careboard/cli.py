@@ -157,7 +157,8 @@ def init_app(app: Flask) -> None:
                   help="Score with this template instead of the role's saved (or default) one.")
     def kpi_compute_command(role: str, inputs_path: str, template_path: str | None) -> None:
         """Print the full computation as JSON: each metric's raw value, score and how it came about, the
-        total and the coefficients. Writes nothing."""
+        total and the coefficients. Writes nothing. The same what-if on the web is a form built from the
+        template's metrics (/scorecard/templates/<role>); here the figures stay JSON, rates as fractions."""
         inputs = _read_json(inputs_path, "--inputs")
         if not isinstance(inputs, dict):
             raise click.ClickException(f"{inputs_path}: the inputs must be a JSON object keyed by metric code.")

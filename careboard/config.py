@@ -48,6 +48,17 @@ class Config:
     IMPORT_MAX_RATIO = 100                               # unpacked / packed size of one XLSX part (zip bombs)
     IMPORT_IN_BACKGROUND = True                          # False: the upload runs the import in the request
     PHOTO_MAX_DECODED_BYTES = 200 * 1024 * 1024          # memory one photo may take decoded and scaled down
+    # Flask-Compress: the app compresses its own answers, under `make run`, `make dev` and gunicorn alike (behind
+    # nginx too, which passes them through; deploy/nginx.conf). Brotli first: browsers ask for it over HTTPS and
+    # it is smaller; gzip for the rest. Not 304s and other bodyless answers (only 2xx are), not fragments under
+    # COMPRESS_MIN_SIZE (a toast, a card's badge: the headers would outweigh the saving), not photos or XLSX
+    # (not in the list: already compressed). CAREBOARD_COMPRESS=0 (COMPRESS_REGISTER) turns it off.
+    COMPRESS_REGISTER = True
+    COMPRESS_ALGORITHM = ("br", "gzip")
+    COMPRESS_ALGORITHM_STREAMING = ("br", "gzip")        # send_file's answers: /static/ under `make run`
+    COMPRESS_MIN_SIZE = 1024                             # bytes; nginx's gzip_min_length is the same
+    COMPRESS_MIMETYPES = ("text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "image/svg+xml", "text/plain")
     WTF_CSRF_TIME_LIMIT = None                           # valid for the session; idle logout ends it
     PASSWORD_HASH_METHOD = "scrypt"
     SESSION_COOKIE_NAME = "careboard_session"
@@ -87,8 +98,9 @@ ENVIRONMENT = {
     "CAREBOARD_PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
     "CAREBOARD_AUTO_TICK_SECONDS": "CAREBOARD_AUTO_TICK_SECONDS",
     "CAREBOARD_UPLOAD_FOLDER": "CAREBOARD_UPLOAD_FOLDER",
+    "CAREBOARD_COMPRESS": "COMPRESS_REGISTER",
 }
-INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS"}
+INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS", "COMPRESS_REGISTER"}
 
 
 class ConfigurationError(RuntimeError):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,6 +35,7 @@ login = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
 babel = Babel()
+compress = Compress()
 limiter = Limiter(get_remote_address)
 
 import careboard.ratelimit  # noqa: E402,F401  (registers the "database://" storage scheme with `limits`)

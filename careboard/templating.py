@@ -1,12 +1,10 @@
 """Template helpers: the render() that picks page or fragment, navigation, filters."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from babel.dates import parse_pattern
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,9 +15,11 @@ from sqlalchemy import func, select
 from careboard import i18n, policy
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
+from careboard.lru import LruCache
 from careboard.models import CallbackResult, Column, Level, Notification, Priority, Role
 from careboard.services.board import completion_mode, overdue_count
 from careboard.services.care_rules import rule_label
+from careboard.services.settings import unknown_coming_year
 
 # (endpoint, label). Shown when the endpoint exists and its policy admits the user.
 NAVIGATION = [
@@ -81,40 +81,15 @@ def localtime(value: datetime | None, fmt: str = "short") -> str:
     return pattern.apply(value.astimezone(cache["zone"]), cache["locale"])
 
 
-class LruCache:
-    """A bounded mapping that forgets the least recently used entry first; one lock makes it safe for the
-    threads of a gunicorn worker. (functools.lru_cache does not fit: it keys on a function's arguments, and
-    the board's key is made from the card, not from the macro and item that render it.)"""
-
-    def __init__(self, maxsize: int):
-        self.maxsize = maxsize
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
+def isodatetime(value: datetime | date | None) -> str:
+    """A datetime or a date as a `<time datetime>` value: UTC to the second ("2026-12-01T08:30:00Z"; HTML
+    allows at most three digits of a second and a stored time has six) or the day ("2026-12-01")."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
 
 
 # Rendered board cards, per worker process: the department board re-renders up to a few thousand cards after
@@ -158,17 +133,36 @@ def escalation_badge() -> Markup:
     return Markup(render_template("complaints/_badge.html", count=count)) if count else Markup("")
 
 
+def calendar_notice() -> Markup:
+    """Supervisors and above, from December on: the coming year's official holidays are not known yet."""
+    if not current_user.is_authenticated or not policy.can_see_department(current_user):
+        return Markup("")
+    year = unknown_coming_year(i18n.store(), utcnow())
+    return Markup(render_template("admin/_calendar_notice.html", year=year)) if year else Markup("")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["isodatetime"] = isodatetime
     app.jinja_env.globals.update(allowed=allowed, completion_mode=completion_mode, policy=policy, Level=Level,
                                  Role=Role, Column=Column,
                                  Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
                                  overdue_badge=overdue_badge, escalation_badge=escalation_badge,
+                                 calendar_notice=calendar_notice,
                                  rule_label=rule_label, board_card=board_card)
 
     @app.context_processor
     def shell():
-        navigation = [(endpoint, label) for endpoint, label in NAVIGATION if allowed(endpoint)]
-        return {"store": i18n.store(), "navigation": navigation,
-                "current_locale": i18n.select_locale(),
-                "idle_ms": app.config["IDLE_LOGOUT_MINUTES"] * 60 * 1000}
+        """The page's frame (navigation, store, language): worked out once per request, however many templates
+        the request renders (a drop's answer renders four)."""
+        if not has_request_context():
+            return _shell(app)
+        if "_shell" not in g:
+            g._shell = _shell(app)
+        return g._shell
+
+
+def _shell(app: Flask) -> dict:
+    navigation = [(endpoint, label) for endpoint, label in NAVIGATION if allowed(endpoint)]
+    return {"store": i18n.store(), "navigation": navigation, "current_locale": i18n.select_locale(),
+            "idle_ms": app.config["IDLE_LOGOUT_MINUTES"] * 60 * 1000}

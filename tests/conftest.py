@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -71,6 +72,22 @@ def database_template(tmp_path_factory):
             upgrade()
             db.engine.dispose()
         yield path
+
+
+BACKGROUND_THREAD_PREFIX = "careboard-"      # the app's own threads: the automatic tick, the import jobs
+
+
+@pytest.fixture(autouse=True)
+def background_threads_end_with_their_test():
+    """The app's background threads (an automatic tick a production-configured app starts on its first request,
+    an import job) end before the next test empties the tables: on PostgreSQL a tick still writing while
+    TRUNCATE takes its locks deadlocks the next test's set-up (red on CI)."""
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        if thread.name.startswith(BACKGROUND_THREAD_PREFIX):
+            thread.join(timeout=60)
+            assert not thread.is_alive(), f"{thread.name} was still running 60 s after its test"
 
 
 def fresh_database_uri(database_template, tmp_path) -> str:

@@ -36,6 +36,9 @@ EXPECTED = {
     "board.move_card": STAFF,
     "board.reopen_card": STAFF,
     "board.undo_change": STAFF,
+    "board.fold_lane": STAFF,
+    "board.lane": STAFF,
+    "board.changes": STAFF,
     "board.reassign_card": SUPERVISOR,
     "board.bulk_reassign": SUPERVISOR,
     "board.edit_scripts": DIRECTOR,
@@ -91,6 +94,7 @@ EXPECTED = {
     "scorecard.reopen_month": DIRECTOR,
     "scorecard.list_templates": DIRECTOR,
     "scorecard.edit_template": DIRECTOR,
+    "scorecard.try_template": DIRECTOR,
     # the weekly review and its reports
     "review.index": SUPERVISOR,
     "review.archive": SUPERVISOR,
@@ -107,7 +111,7 @@ EXPECTED = {
 }
 
 ARGUMENTS = {"month": "2026-11", "username": "sales1", "role": "sales_care", "code": "callback_completion",
-             "token": "0" * 32}
+             "token": "0" * 32, "key": "role-sales_care"}
 ACCOUNTS = {Level.STAFF: "sales1", Level.SUPERVISOR: "supervisor", Level.DIRECTOR: "director",
             Level.ADMIN: "admin"}
 

@@ -2,6 +2,7 @@
 into the card's host (drawer or page) with a toast, a toast alone for a drag, a flash without JavaScript."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -115,21 +116,60 @@ def test_people_load_counts_open_and_overdue_cards(session, people, lane):
 # ---------------------------------------------------------------- over HTTP
 
 
+def undo_form_of(html: str) -> dict:
+    """The fields of the toast's undo form, as a browser without JavaScript would post them."""
+    form = re.search(r'<form class="toast-undo" method="post" action="([^"]+)".*?</form>', html, re.S)
+    assert form, "no undo form in the toast"
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(0)))
+    return {"url": form.group(1), **fields}
+
+
+def toasts_of(html: str) -> str:
+    return html[html.index('id="toasts"'):]
+
+
 def test_without_javascript_a_change_redirects_back_with_a_message(client, auth, session, lane):
     auth.login("sales1")
     a = lane[0]
     moved = client.post(f"/board/cards/{a.id}/move", data={"column": "doing", "version": a.version})
     assert moved.status_code == 303 and moved.headers["Location"] == f"/board/cards/{a.id}"
     page = client.get(moved.headers["Location"]).get_data(as_text=True)
-    assert "flash-success" in page and "已移到进行中：A" in page
+    assert "toast-success" in toasts_of(page) and "已移到进行中：A" in toasts_of(page)     # a toast with the page
+    assert "已移到进行中：A" not in client.get(moved.headers["Location"]).get_data(as_text=True)   # once
     done = client.post(f"/board/cards/{a.id}/complete",
                        data={"version": reload(session, a).version, "next": "/board/mine"})
     assert done.status_code == 303 and done.headers["Location"] == "/board/mine"
-    assert "已完成：A" in client.get("/board/mine").get_data(as_text=True)
+    assert "已完成：A" in toasts_of(client.get("/board/mine").get_data(as_text=True))
     assert reload(session, a).column == "done"
     commented = client.post(f"/board/cards/{a.id}/comments", data={"body": "已致电"})
     assert commented.status_code == 303
-    assert "备注已添加" in client.get(commented.headers["Location"]).get_data(as_text=True)
+    page = client.get(commented.headers["Location"]).get_data(as_text=True)
+    assert "备注已添加" in toasts_of(page) and "toast-undo" not in page              # a comment has no undo
+
+
+@pytest.mark.parametrize("what", ["done", "move", "reassign"])
+def test_without_javascript_the_toast_carries_a_working_undo(client, auth, session, people, lane, what):
+    """No JavaScript: the page the 303 leads to shows the toast with its undo form (CSRF token, the card's
+    place before and its version after); posting it takes the change back and comes back to that page."""
+    b = lane[1]
+    auth.login("supervisor" if what == "reassign" else "sales1")
+    url, data = {"done": (f"/board/cards/{b.id}/complete", {}),
+                 "move": (f"/board/cards/{b.id}/move", {"column": "waiting"}),
+                 "reassign": (f"/board/cards/{b.id}/reassign", {"assignee": people["sales2"].id})}[what]
+    changed = client.post(url, data={**data, "version": b.version, "next": "/board/mine"})
+    assert changed.status_code == 303 and changed.headers["Location"] == "/board/mine"
+    page = client.get("/board/mine").get_data(as_text=True)
+    fields = undo_form_of(toasts_of(page))
+    assert 'name="csrf_token"' in toasts_of(page)
+    assert (fields["url"], fields["what"], fields["column"], fields["position"], fields["next"]) == \
+        (f"/board/cards/{b.id}/undo", what, "todo", "1", "/board/mine")
+    assert fields["assignee"] == str(people["sales1"].id) and fields["version"] == str(reload(session, b).version)
+    undone = client.post(fields.pop("url"), data=fields)
+    assert undone.status_code == 303 and undone.headers["Location"] == "/board/mine"
+    back = reload(session, b)
+    assert (back.column, back.assignee_id, back.position, back.completed_at) == ("todo", people["sales1"].id, 1, None)
+    assert "已撤销：B" in toasts_of(client.get("/board/mine").get_data(as_text=True))
+    assert last_event(session, b).note == "已撤销"
 
 
 def test_on_the_card_page_a_change_answers_with_the_card_and_a_toast(client, auth, session, lane):
@@ -152,6 +192,8 @@ def test_done_in_the_drawer_closes_it_and_says_so(client, auth, session, lane):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.startswith('<div hx-swap-oob="beforeend:#toasts">')
     assert "card-detail" not in html and html.endswith("</div>")                  # nothing left for the drawer
+    # board.js opens the next card of the list on card-done; the list follows board-changed
+    assert json.loads(response.headers["HX-Trigger"]) == {"board-changed": None, "card-done": {"card": a.id}}
 
 
 def test_the_toasts_undo_takes_done_back_and_refreshes_the_card(client, auth, session, lane):

@@ -357,3 +357,27 @@ def test_the_app_ticks_by_itself_at_most_every_interval(app_config, tmp_path):
     with app.app_context():
         assert db.session.get(RuleState, "last_tick_at").value == first
         db.engine.dispose()
+
+
+def test_a_callback_due_on_a_closed_day_falls_due_on_the_next_open_day(session, staff):
+    # D+3 of a delivery on 2026-09-28 is 10-01, National Day (closed Oct 1–7 by default): due on 10-08.
+    vehicle = make_vehicle(session, make_customer(session, "国庆先生", birthday=date(1990, 10, 1),
+                                                  sales_care=staff["sales1"]))
+    customers.record_sale(session, vehicle, date(2026, 9, 28))
+    session.commit()
+    tick(session, "2026-09-30T09:00")
+    [callback] = cards(session, "sale_3d")
+    assert callback.due_at == at("2026-10-08T23:59") and callback.rule_key.endswith("2026-10-01")
+    [greeting] = cards(session, "birthday")                       # greetings stay on the day itself
+    assert greeting.due_at == at("2026-10-01T23:59")
+    assert [c.source for c in tick(session, "2026-10-01T09:00").created if c.source == "sale_3d"] == []
+
+
+def test_a_closed_day_of_the_store_moves_a_visit_callback(session, staff):
+    settings.save(session, actor=staff["admin"], store_closed_days="2026-11-28 盘点")
+    vehicle = make_vehicle(session, make_customer(session, aftersales_care=staff["after1"]))
+    customers.record_visit(session, vehicle, date(2026, 11, 25))
+    session.commit()
+    tick(session, "2026-11-27T09:00")
+    [card] = cards(session, "service_3d")
+    assert card.due_at == at("2026-11-29T23:59")

@@ -132,8 +132,9 @@ def test_a_photo_is_verified_re_encoded_and_served_only_to_logged_in_users(clien
     assert [p.name for p in stored] == [f"{photo.sha256}.jpg", f"{photo.sha256}_thumb.jpg"]
     with Image.open(stored[0]) as image:
         assert image.format == "JPEG" and image.size == (40, 30)
-    served = client.get(f"/checklist/photos/{photo.id}")
+    served = client.get(f"/checklist/photos/{photo.id}", headers={"Accept-Encoding": "gzip, br"})
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert "Content-Encoding" not in served.headers                    # a JPEG is compressed already
     assert served.data == stored[0].read_bytes() and "private" in served.headers["Cache-Control"]
     assert client.get(f"/checklist/photos/{photo.id}/thumb").data == stored[1].read_bytes()
     assert client.get(f"/checklist/photos/{photo.id + 1}").status_code == 404
@@ -261,7 +262,8 @@ def test_rectification_pages_after_photo_and_verification(client, auth, team, se
     done = client.post(f"/checklist/rectifications/{card.id}/complete",
                        data={"version": card.version, "note": "已擦干净"})
     assert done.status_code == 303
-    assert "整改步骤已保存。" in client.get(done.headers["Location"]).get_data(as_text=True)       # answered
+    said = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"已提交验收：{card.title}" in said[said.index('id="toasts"'):]                  # answered, a toast
     auth.logout()
     auth.login("supervisor")
     session.expire_all()

@@ -57,7 +57,8 @@ def test_steps_over_http_and_an_illegal_one(client, auth, team, session):
     auth.login("supervisor")
     ok = client.post(f"/complaints/{complaint.id}/step", data={"to": "responded", "version": complaint.version})
     assert ok.status_code == 303
-    assert f"投诉 #{complaint.id} 已保存。" in client.get(ok.headers["Location"]).get_data(as_text=True)   # answered
+    said = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert f"投诉 #{complaint.id}：已响应。" in said[said.index('id="toasts"'):]               # answered, a toast
     session.expire_all()
     complaint = session.scalar(select(Complaint))
     skip = client.post(f"/complaints/{complaint.id}/step", data={"to": "resolved", "version": complaint.version})

@@ -444,8 +444,8 @@ def test_upload_report_confirm(supervisor, uploads, session, folder):
 def test_a_bad_upload_shows_every_error_and_keeps_nothing(supervisor, uploads, session, folder):
     content = write_csv(folder, [row(1, phone="12"), row(2), row(3, delivered="x")]).read_bytes()
     _token, html = checked(supervisor, content)
-    errors = re.search(r'<table class="table" id="import-errors">(.*?)</table>', html, re.DOTALL).group(1)
-    assert re.findall(r"<tr><td>(\d+)</td>", errors) == ["2", "4"]
+    errors = re.search(r'<table class="table stacked" id="import-errors">(.*?)</table>', html, re.DOTALL).group(1)
+    assert re.findall(r'<tr><td data-label="Line">(\d+)</td>', errors) == ["2", "4"]
     assert "Confirm import" not in html
     assert files_in(uploads) == [] and counts(session) == NOTHING
 

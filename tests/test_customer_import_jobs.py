@@ -258,7 +258,7 @@ def test_the_check_page_shows_the_first_rows_as_read_and_refuses_another_encodin
     good = client.post("/customers/import", data={"file": (io.BytesIO(csv_bytes(2)), "export.csv")},
                        content_type="multipart/form-data")
     html = client.get(good.headers["Location"]).get_data(as_text=True)
-    sample = re.search(r'<table class="table" id="import-sample">(.*?)</table>', html, re.DOTALL).group(1)
+    sample = re.search(r'<table class="table stacked" id="import-sample">(.*?)</table>', html, re.DOTALL).group(1)
     assert "<td>客户姓名</td>" in sample and "<td>客户1</td>" in sample
 
     shift_jis = "Name,Mobile,VIN\n山田太郎,13800000001,LSVAU2180N0000001\n佐藤花子,13800000002,LSVAU2180N0000002\n"

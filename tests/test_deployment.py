@@ -2,6 +2,7 @@
 several workers on the test's database."""
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import re
@@ -19,6 +20,7 @@ from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 
 
 def _free_port() -> int:
@@ -98,3 +100,29 @@ def test_two_workers_serve_the_app_and_share_the_login_limit(gunicorn):
     assert statuses == [401] * 5 + [429]
     assert _login(gunicorn, "sales1", PASSWORD, "10.1.2.3") == 429          # still locked for this address
     assert _login(gunicorn, "sales1", PASSWORD, "10.1.2.4") == 303          # another tablet is not
+
+
+def test_gunicorn_serves_the_pages_compressed(gunicorn):
+    """Compressed by the app itself (Flask-Compress), so `make run` and a gunicorn without nginx save it too."""
+    connection = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=10)
+    connection.request("GET", "/login", headers={"Accept-Encoding": "gzip"})
+    page = connection.getresponse()
+    body = page.read()
+    assert page.status == 200 and page.getheader("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in page.getheader("Vary") and int(page.getheader("Content-Length")) == len(body)
+    assert "登录" in gzip.decompress(body).decode()
+
+
+def nginx_directives() -> dict[str, str]:
+    """The nginx site's directives as name -> value (the last of each name), comments left out."""
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX_SITE.read_text().splitlines())
+    return {name: value.strip() for name, value in re.findall(r"^\s*([a-z_]+)\s+([^;{}]*);", text, re.M)}
+
+
+def test_nginx_compresses_like_the_app(app):
+    """nginx gzips /static/ and whatever the app left plain, by the app's rules: the same minimum size (a small
+    fragment goes as it is), the same types (text/html is nginx's always), Vary for caches."""
+    site = nginx_directives()
+    assert (site["gzip"], site["gzip_vary"], site["gzip_proxied"]) == ("on", "on", "any")
+    assert int(site["gzip_min_length"]) == app.config["COMPRESS_MIN_SIZE"]
+    assert set(site["gzip_types"].split()) == set(app.config["COMPRESS_MIMETYPES"]) - {"text/html"}

@@ -72,7 +72,7 @@ def test_the_page_shows_the_same_figures(client, auth, people, week):
     auth.login("supervisor")
     html = client.get(f"/review/?week={WEEK}").get_data(as_text=True)
     row = re.search(r'<tr data-person="sales1">(.*?)</tr>', html, re.S).group(1)
-    assert re.findall(r'<td class="num[^"]*">(\d+)</td>', row) == ["5", "3", "1", "1"]
+    assert re.findall(r'<td class="num[^"]*" data-label="[^"]*">(\d+)</td>', row) == ["5", "3", "1", "1"]
     assert "等待时间太长" in html and "交车3天回访：王先生" not in html.split('id="callbacks"')[0]
     assert "2026-11-02 – 2026-11-08" in html and "<svg" in html
     meeting = client.get(f"/review/?week={WEEK}&mode=meeting").get_data(as_text=True)
@@ -109,3 +109,84 @@ def test_staff_cannot_make_an_action_item_for_someone_else(session, people):
     with pytest.raises(Forbidden):
         review.create_action(session, actor=people["sales1"], week=WEEK, title="x", owner=people["sales2"],
                              due_at=None)
+
+
+# ---------------------------------------------------------------- meeting mode (issue 17, item 10)
+
+def meeting_page(client, query: str = "") -> str:
+    response = client.get(f"/review/?week={WEEK}&mode=meeting{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def step_link(html: str, rel: str) -> str:
+    return re.search(rf'<a class="button meeting-step[^"]*" data-step="{rel}"[^>]*>', html).group(0)
+
+
+def current_sections(html: str) -> list[str]:
+    return re.findall(r'<section class="panel review-section current" id="([\w-]+)" data-section>', html)
+
+
+def test_meeting_mode_has_its_own_bar_instead_of_the_apps_navigation(client, auth, people, week):
+    auth.login("supervisor")
+    normal = client.get(f"/review/?week={WEEK}").get_data(as_text=True)
+    assert '<header class="topbar">' in normal and 'aria-label="主导航"' in normal and "data-meeting-bar" not in normal
+    assert current_sections(normal) == []                                      # every section shows off meeting mode
+
+    html = meeting_page(client)
+    assert '<header class="topbar">' not in html and 'aria-label="主导航"' not in html
+    assert 'class="menu-toggle"' not in html                                   # nor the phone's menu
+    bar = html.split("<header class=\"meeting-bar\"")[1].split("</header>")[0]
+    assert "<h1" in bar and WEEK in bar and '<span data-counter>1 / 7</span>' in bar
+    assert f'href="/review/?week={WEEK}">退出会议模式</a>' in bar                   # back to the normal review
+    assert 'role="link" aria-disabled="true"' in step_link(html, "prev")           # nothing before the first
+    assert f'href="/review/?week={WEEK}&amp;mode=meeting&amp;section=2"' in step_link(html, "next")
+    assert current_sections(html) == ["work"] and html.count("data-section>") == 7
+
+
+@pytest.mark.parametrize(("query", "current", "counter", "previous", "following"), [
+    ("&section=3", "callbacks", "3 / 7", 2, 4),
+    ("&section=7", "actions", "7 / 7", 6, None),
+    ("&section=99", "actions", "7 / 7", 6, None),           # past the end: the last section
+    ("&section=0", "work", "1 / 7", None, 2),
+    ("&section=abc", "work", "1 / 7", None, 2),
+])
+def test_meeting_sections_step_without_javascript(client, auth, people, week, query, current, counter, previous,
+                                                  following):
+    auth.login("supervisor")
+    html = meeting_page(client, query)
+    assert current_sections(html) == [current]
+    assert f"<span data-counter>{counter}</span>" in html
+    for rel, number in (("prev", previous), ("next", following)):
+        link = step_link(html, rel)
+        if number is None:
+            assert 'aria-disabled="true"' in link and "href" not in link
+        else:
+            assert f'href="/review/?week={WEEK}&amp;mode=meeting&amp;section={number}"' in link
+
+
+def test_card_links_open_the_card_without_javascript_and_its_details_in_a_dialog_with_it(client, auth, people,
+                                                                                         week, session):
+    auth.login("supervisor")
+    [overdue] = review.build_review(session, WEEK, s=settings.load(session), now=at("2026-11-10T09:00")).overdue[:1]
+    html = meeting_page(client, "&section=2")
+    url = f"/board/cards/{overdue.id}"
+    assert (f'<a href="{url}" hx-get="{url}" hx-target="#drawer" hx-swap="innerHTML" data-card-dialog>'
+            f"{overdue.title}</a>") in html
+    assert '<dialog class="card-dialog" id="card-dialog"' in html and '<div id="drawer"' in html
+    # What the link loads with htmx: the card's detail block alone, not a page.
+    fragment = client.get(url, headers={"HX-Request": "true", "HX-Target": "drawer"}).get_data(as_text=True)
+    assert f'id="card-detail-{overdue.id}"' in fragment and "<html" not in fragment
+
+
+def test_an_action_item_made_in_meeting_mode_returns_to_the_meeting(client, auth, people, week):
+    auth.login("supervisor")
+    response = client.post("/review/actions", data={"week": WEEK, "mode": "meeting", "title": "缩短等待时间",
+                                                    "owner": str(people["sales2"].id), "due_at": "2026-11-13T18:00"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/review/?week={WEEK}&mode=meeting&section=7"
+    refused = client.post("/review/actions", data={"week": WEEK, "mode": "meeting", "title": "",
+                                                   "owner": str(people["sales2"].id)})
+    assert refused.headers["Location"] == f"/review/?week={WEEK}&mode=meeting&section=7"
+    html = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert current_sections(html) == ["actions"] and 'name="mode" value="meeting"' in html

@@ -10,8 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from careboard.models import KpiEntry, KpiMonth, KpiTemplate
+from careboard.models import KpiEntry, KpiMonth, KpiTemplate, Level, Role
 from careboard.services.kpi_templates import default_template
+from tests.factories import make_user
 
 MONTH = "2026-10"
 
@@ -130,16 +131,17 @@ def test_the_director_tries_a_template_before_saving_it(client, auth, people, se
     auth.login("director")
     assert "保险业务" in client.get("/scorecard/templates/cs_supervisor").get_data(as_text=True)
     template = default_template("cs_supervisor")
-    inputs = {"insurance": {"renewal": 0.9, "new_insurance": 0.5}, "care_activities": {"band": "good", "value": 8},
-              "sales": {"sales_completion": 1, "referral": 0.3}, "satisfaction": 10, "complaint_closure": 0.95,
-              "improvement": {"band": "some", "value": 7}}
     tried = client.post("/scorecard/templates/cs_supervisor", data={
-        "definition": json.dumps(template, ensure_ascii=False), "inputs": json.dumps(inputs), "action": "try"})
+        "definition": json.dumps(template, ensure_ascii=False), "action": "try",
+        "m-insurance-renewal": "90", "m-insurance-new_insurance": "50", "m-care_activities-band": "good",
+        "m-care_activities-value": "8", "m-sales-sales_completion": "100", "m-sales-referral": "30",
+        "m-satisfaction": "10", "m-complaint_closure": "95", "m-improvement-band": "some",
+        "m-improvement-value": "7"})
     assert tried.status_code == 200 and "76.7" in tried.get_data(as_text=True)
     assert session.scalar(select(func.count(KpiTemplate.id))) == 0                # trying saves nothing
     template["metrics"][0]["points"] = 15
     refused = client.post("/scorecard/templates/cs_supervisor", data={
-        "definition": json.dumps(template, ensure_ascii=False), "inputs": "{}", "action": "save"})
+        "definition": json.dumps(template, ensure_ascii=False), "action": "save"})
     assert refused.status_code == 422 and "95" in refused.get_data(as_text=True)
     broken = client.post("/scorecard/templates/cs_supervisor", data={"definition": "{", "action": "save"})
     assert broken.status_code == 422 and "JSON" in broken.get_data(as_text=True)
@@ -161,3 +163,19 @@ def test_the_ranking_page(client, auth, people, username):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert ("定稿 2026-10" in html) == (username == "director")
+
+
+def test_a_role_without_a_template_gets_a_page_that_says_so_not_a_404(client, auth, people, session):
+    make_user(session, "service1", role=Role.AFTERSALES_SERVICE, level=Level.STAFF)
+    session.commit()
+    auth.login("service1")
+    own = client.get(f"/scorecard/service1/{MONTH}")
+    assert own.status_code == 200
+    page = own.get_data(as_text=True)
+    assert 'id="no-template"' in page and "没有考核模板" in page
+    assert "/scorecard/templates" not in page                      # staff may not edit templates: no link
+    assert client.get(f"/scorecard/sales1/{MONTH}").status_code == 403     # still only one's own
+    auth.logout()
+    auth.login("director")
+    page = client.get(f"/scorecard/service1/{MONTH}").get_data(as_text=True)
+    assert 'id="no-template"' in page and 'href="/scorecard/templates"' in page

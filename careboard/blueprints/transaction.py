@@ -8,14 +8,18 @@ went through, rolled back when it was refused. No view writes a rollback of its 
 
     refusal = attempt(lambda: board.add_comment(db.session, card, ...))     # one call, only the refusal matters
 
-A view whose change no rule can refuse (logging out, a delivery) calls the service and commits."""
+A view whose change no rule can refuse (logging out, a delivery) calls the service and commits.
+
+A plain form post that went through redirects (303) and says what it did with `say(message, undo=...)`:
+the next page shows it as a toast, the same as htmx's answer (board/_toast.html), with its "Undo" form where
+the change can be taken back, so the answer and the undo work without JavaScript too."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import abort
+from flask import abort, flash
 from sqlalchemy.orm.exc import StaleDataError
 
 from careboard.errors import MESSAGES
@@ -80,3 +84,12 @@ def attempt(run: Callable[[], object]) -> Refusal | None:
     with change() as outcome:
         run()
     return outcome.refusal
+
+
+TOAST = "toast"                         # the flash category base.html shows as a toast, not in the page's flashes
+
+
+def say(message: str, undo: dict | None = None) -> None:
+    """Say on the next page what a plain form post did: a toast, with the fields of its undo form (what,
+    column, assignee, position, version and the url to post them to) when the change can be taken back."""
+    flash({"text": str(message), "undo": undo}, TOAST)

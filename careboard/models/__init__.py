@@ -1,5 +1,6 @@
 """Models, one module per aggregate. Importing this package registers every table with the metadata."""
-from careboard.models.cards import CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority, SlaState
+from careboard.models.cards import (BoardChange, CallbackResult, Card, CardEvent, CardKind, Column, EventKind, Priority,
+                                   SlaState)
 from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistRun, FiveS, Photo, PhotoLink, PhotoStage,
                                         Result, RunAnswer, RunStatus)
 from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
@@ -17,7 +18,8 @@ __all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScor
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
-           "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer", "EventKind",
+           "BoardChange", "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer",
+           "EventKind",
            "ImportJob", "JobPhase", "JobStatus",
            "CARE_ROLES", "Level", "LoginSession", "Priority", "Role", "RuleState", "Sale", "ServiceVisit", "Setting",
            "SlaState", "User", "Vehicle"]

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event, insert, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from careboard.dbtypes import UTCDateTime, str_enum, utcnow
 from careboard.extensions import db
@@ -238,3 +239,64 @@ class CardEvent(db.Model):
     @property
     def is_edit(self) -> bool:
         return self.kind == EventKind.EDITED
+
+
+class BoardChange(db.Model):
+    """A board cell (column × person, or column × role for unassigned cards) that a saved change of a card
+    touched: where the card was and where it is now. The tablets' refresh asks for the cells changed since the
+    newest id it saw and gets those cells alone (services.board.board_changes), so a drag costs what it changed,
+    not what the board holds. Written by the flush hook below, for every way a card is saved; the tick deletes
+    the rows older than a day (a board that old loads whole)."""
+    id: Mapped[int] = mapped_column(primary_key=True)
+    column: Mapped[Column] = mapped_column(str_enum(Column, 20))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)           # no foreign key: a log, kept a day
+    role: Mapped[Role] = mapped_column(str_enum(Role, 30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def _cells_touched(card: Card) -> set[tuple]:
+    """The cells a card's pending change touches: the one it is in now, and the one it left."""
+    now = (card.column, card.assignee_id, card.role)
+    cells = {now}
+    state = sa_inspect(card)
+    if state.persistent or state.deleted:
+        old = []
+        for name in ("column", "assignee_id", "role"):
+            history = state.attrs[name].history
+            old.append(history.deleted[0] if history.deleted else getattr(card, name))
+        cells.add(tuple(old))
+    return cells
+
+
+BOARD_LOCK_ID = 0x43424C4E        # PostgreSQL advisory lock key ("CBLN"): the board's writers, one at a time
+
+
+@event.listens_for(Session, "before_flush")
+def _log_board_changes(session: Session, _context, _instances) -> None:
+    """Log the cells the cards about to be saved touch, each once per transaction. On PostgreSQL the board's
+    lock is taken first (services.board._lock_lanes takes the same): the log's ids are then given in the
+    order the transactions commit, so a tablet that saw id n has seen every change up to n."""
+    cells: set[tuple] = set()
+    for card in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(card, Card) and (card in session.new or card in session.deleted
+                                       or session.is_modified(card, include_collections=False)):
+            cells |= _cells_touched(card)
+    logged = session.info.setdefault("board_cells_logged", set())
+    cells = {cell for cell in cells - logged if cell[0] is not None and cell[2] is not None}
+    if not cells:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": BOARD_LOCK_ID})
+    logged |= cells
+    at = utcnow()
+    # One executemany, not an ORM object each (which SQLite inserts one statement at a time, RETURNING its id).
+    connection.execute(insert(BoardChange), [{"column": column, "assignee_id": assignee_id, "role": role, "at": at}
+                                             for column, assignee_id, role in cells])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_logged_cells(session: Session, _transaction) -> None:
+    """A transaction or savepoint ended: a savepoint rolled back took its log rows with it, so log afresh
+    (at worst a cell twice)."""
+    session.info.pop("board_cells_logged", None)

@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Select, case, func, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, Select, and_, case, false, func, or_, select, text, true, union_all, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
+from careboard.lru import LruCache
 from careboard.models import CARE_ROLES, Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
-from careboard.models.cards import OPEN_COLUMNS, sla_state
+from careboard.models.cards import BOARD_LOCK_ID, OPEN_COLUMNS, sla_state
 from careboard.services.errors import Conflict, DomainError, Forbidden
 from careboard.services.settings import StoreSettings
 from careboard.services.texts import is_visible
@@ -31,7 +32,6 @@ from careboard.services.texts import is_visible
 TITLE_LENGTH = Card.__table__.c.title.type.length       # 200: what a title, also a rule's, may hold
 COMMENT_LENGTH = 4000
 HISTORY_PAGE = 20                                         # events the drawer shows at a time, newest first
-BOARD_LOCK_ID = 0x43424C4E                                # PostgreSQL advisory lock key ("CBLN"): see _lock_lanes
 
 
 # ---------------------------------------------------------------- workflows of other capabilities
@@ -78,42 +78,43 @@ def completion_mode(card: Card) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def _lane(session: Session, column: str, assignee_id: int | None, role: str, exclude: int | None = None):
-    query = select(Card).where(Card.column == column).order_by(Card.position, Card.id)
+def _in_lane(column: str, assignee_id: int | None, role: str, exclude: int | None):
+    """The open cards of one lane (column × assignee, or column × role for unassigned cards), but `exclude`."""
+    where = [Card.column == column, Card.id != exclude if exclude is not None else true()]
     if assignee_id is None:
-        query = query.where(Card.assignee_id.is_(None), Card.role == role)
-    else:
-        query = query.where(Card.assignee_id == assignee_id)
-    if exclude is not None:
-        query = query.where(Card.id != exclude)
-    return session.scalars(query).all()
+        return and_(*where, Card.assignee_id.is_(None), Card.role == role)
+    return and_(*where, Card.assignee_id == assignee_id)
 
 
-def _renumber(cards: Iterable[Card]) -> None:
-    for i, c in enumerate(cards):
-        if c.position != i:
-            c.position = i
+def _shift(session: Session, lane, *, at: int, by: int) -> None:
+    """Move the cards of a lane from position `at` on by one place, in one UPDATE whatever the lane holds.
+    Positions are bookkeeping, not a change of the cards: on purpose a bulk UPDATE, which leaves their
+    versions alone (a drop elsewhere does not make another's open form stale). The session's loaded cards
+    follow ("evaluate")."""
+    session.execute(update(Card).where(lane, Card.position >= at).values(position=Card.position + by),
+                    execution_options={"synchronize_session": "evaluate"})
 
 
 def _place(session: Session, card: Card, column: str, assignee: User | None, position: int | None) -> None:
     """Take the card out of its lane and put it into (column, assignee) at position (None: the end).
 
-    The lane queries autoflush, so earlier moves in the same transaction are seen; a new card is added
-    to the session by its caller only after it has been placed."""
-    old_column, old_assignee = card.column, card.assignee_id
-    new_place = (column, assignee.id if assignee else None)
-    if card.id is not None and old_column in OPEN_COLUMNS and (old_column, old_assignee) != new_place:
-        _renumber(_lane(session, old_column, old_assignee, card.role, exclude=card.id))
+    Positions stay gapless per lane: the cards after the one that leaves move up by one, those from its new
+    place on move down by one, each a single UPDATE, so a drop costs the same on a board of any size. A new
+    card is added to the session by its caller only after it has been placed."""
+    old_column, old_assignee, old_position = card.column, card.assignee_id, card.position
+    if card.id is not None and old_column in OPEN_COLUMNS:             # out (also within its lane), then in
+        _shift(session, _in_lane(old_column, old_assignee, card.role, card.id), at=old_position + 1, by=-1)
     card.column = column
     card.assignee = assignee
     card.assignee_id = assignee.id if assignee else None
     if column not in OPEN_COLUMNS:
         card.position = 0
         return
-    lane = list(_lane(session, column, card.assignee_id, card.role, exclude=card.id))
-    index = len(lane) if position is None or position < 0 else min(position, len(lane))
-    lane.insert(index, card)
-    _renumber(lane)
+    lane = _in_lane(column, card.assignee_id, card.role, card.id)
+    size = session.scalar(select(func.count(Card.id)).where(lane))
+    index = size if position is None or position < 0 else min(position, size)
+    _shift(session, lane, at=index, by=1)
+    card.position = index
 
 
 def _event(session: Session, card: Card, actor: User | None, kind: EventKind, *, from_value: str | None = None,
@@ -436,11 +437,17 @@ class Lane:
     assignee_id: int | None
     role: str | None
     cells: dict[str, list[CardView]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)       # cards per column, also of a lane not loaded
     over_limit: dict[str, bool] = field(default_factory=dict)
+    loaded: bool = True                # its cards are in the view; else its head and counts only
 
     @property
     def open_count(self) -> int:
-        return sum(len(self.cells[c]) for c in OPEN_COLUMNS)
+        return sum(self.counts.get(c, 0) for c in OPEN_COLUMNS)
+
+    @property
+    def card_count(self) -> int:
+        return sum(self.counts.values())
 
 
 @dataclass
@@ -474,17 +481,54 @@ def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: Sto
 BOARD_FIELDS = (Card.id, Card.kind, Card.title, Card.role, Card.assignee_id, Card.column, Card.position,
                 Card.due_at, Card.priority, Card.version, Card.completed_at,
                 User.display_name.label("assignee_name"), User.role.label("assignee_role"))
+# The fields that say which lane a card is in, with the lane's title (the assignee's name and role).
+LANE_FIELDS = (Card.assignee_id, Card.role, Card.column, User.display_name.label("assignee_name"),
+               User.role.label("assignee_role"))
 
 
-def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> list[Row]:
-    """Open cards matching the filters, plus the cards done today."""
+def _on_board(fields, filters: BoardFilters, now: datetime, settings: StoreSettings, where=None, *,
+              assignee: bool = True) -> tuple:
+    """The board's two queries over `fields`: its open cards matching the filters, and the cards done today
+    (whatever their due time), both limited by `where` (some lanes or cells) when given. Without `assignee`
+    the assignee is not joined: the columns' counts then read an index alone, not every card's row."""
     start, _end = dates.day_bounds(dates.local_date(now, settings.zone), settings.zone)
-    base = select(*BOARD_FIELDS).outerjoin(User, Card.assignee_id == User.id)
+    base = select(*fields).select_from(Card)
+    if assignee:                     # the fields show the assignee's name and role
+        base = base.outerjoin(User, Card.assignee_id == User.id)
+    if where is not None:
+        base = base.where(where)
     open_q = _filtered(base.where(Card.column.in_(OPEN_COLUMNS)), filters, now, settings)
     done_q = base.where(Card.column == Column.DONE, Card.completed_at >= start)
-    done_q = _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
-    cards = session.execute(open_q.order_by(Card.position, Card.id)).all()
-    return cards + session.execute(done_q.order_by(Card.completed_at.desc())).all()
+    return open_q, _filtered(done_q, BoardFilters(**{**filters.__dict__, "due": None}), now, settings)
+
+
+def board_cards(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings,
+                where=None) -> list[Row]:
+    """Open cards matching the filters (by position), then the cards done today (newest first); only those
+    `where` selects, if given. One statement: the two parts' UNION ALL, put in order here (SQLite orders a
+    compound SELECT only by its result columns)."""
+    rows = session.execute(union_all(*_on_board(BOARD_FIELDS, filters, now, settings, where))).all()
+    done = [row for row in rows if row.column == Column.DONE]
+    done.sort(key=lambda row: (row.completed_at, row.id), reverse=True)
+    return sorted((row for row in rows if row.column != Column.DONE), key=lambda row: (row.position, row.id)) + done
+
+
+def lane_counts(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings,
+                where=None) -> list[Row]:
+    """How many cards each (assignee, role, column) holds on the board, and how many of them are overdue:
+    the lanes' heads and the columns' counts without loading a card. One statement of two grouped parts."""
+    fields = (*LANE_FIELDS, func.count(Card.id).label("n"),
+              func.sum(case((Card.due_at < now, 1), else_=0)).label("overdue"))
+    return session.execute(union_all(*(query.group_by(*LANE_FIELDS)
+                                       for query in _on_board(fields, filters, now, settings, where)))).all()
+
+
+def column_counts(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> Counter:
+    """How many cards each column of the board holds (its heads' counts): one statement of two grouped parts."""
+    parts = (query.group_by(Card.column)
+             for query in _on_board((Card.column, func.count(Card.id).label("n")), filters, now, settings,
+                                    assignee=False))
+    return Counter(dict(session.execute(union_all(*parts)).all()))
 
 
 # The department's order of roles: as DESIGN.md and the seeds' job descriptions list them, which is the order in
@@ -492,6 +536,9 @@ def board_cards(session: Session, filters: BoardFilters, now: datetime, settings
 # (older data) comes last.
 ROLE_RANK = {role.value: rank for rank, role in enumerate(Role)}
 COLLAPSED_COOKIE = "careboard_lanes_"     # + the person's id: the lanes they folded, keys joined by "."
+# The board's first answer holds the lanes that fit a screen or two: lanes are loaded, in order, until they
+# hold this many cards; the lanes after them come as they scroll into view (GET /board/lanes/<key>).
+FIRST_SCREEN_CARDS = 100
 
 
 def lane_order(lane: Lane) -> tuple:
@@ -500,59 +547,113 @@ def lane_order(lane: Lane) -> tuple:
     return (ROLE_RANK.get(lane.role or "", len(ROLE_RANK)), lane.assignee_id is None, lane.title.casefold(), lane.key)
 
 
+def lane_key(filters: BoardFilters, assignee_id: int | None, role: str) -> str:
+    """The lane a card (or a cell) belongs to: its role's with lanes by role; else its assignee's, or its
+    role's unassigned cards."""
+    if filters.lanes == "role":
+        return f"role-{role}"
+    return f"user-{assignee_id}" if assignee_id is not None else f"unassigned-{role}"
+
+
+def lane_where(key: str):
+    """The cards of a lane, by its key; ValueError for a key that names no lane."""
+    kind, _, value = key.partition("-")
+    if kind == "user":
+        return Card.assignee_id == int(value)
+    if kind in ("unassigned", "role"):
+        role = Role(value)
+        return and_(Card.assignee_id.is_(None), Card.role == role) if kind == "unassigned" else Card.role == role
+    raise ValueError(key)
+
+
+def add_people_lanes(session: Session, filters: BoardFilters, lane_for, ids: list[int] | None = None) -> None:
+    """A lane for each active person doing care work who matches the filters (of those `ids`, if given),
+    cards or not."""
+    people = select(User).where(User.active.is_(True), User.does_care_work())
+    if ids is not None:
+        people = people.where(User.id.in_(ids))
+    if filters.role:
+        people = people.where(User.role == filters.role)
+    if filters.person:
+        people = people.where(User.id == filters.person)
+    for person in session.scalars(people):
+        lane_for(f"user-{person.id}", title=person.display_name, subtitle=person.role.label,
+                 assignee_id=person.id, role=person.role)
+
+
 def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: datetime,
-                settings: StoreSettings) -> BoardView:
-    cards = board_cards(session, filters, now, settings)
+                settings: StoreSettings, collapsed: frozenset[str] | set[str] = frozenset(),
+                first_screen: int | None = None, only: str | None = None, cards_where=None,
+                lanes_of: set[str] | None = None) -> BoardView:
+    """The board's lanes in order with their counts. Every lane's cards are loaded, except: a collapsed lane
+    (its head only), and with `first_screen` the lanes after those that hold that many cards; `only` builds
+    one lane, loaded. A refresh: `lanes_of` builds only those lanes (with the whole board's column counts), and
+    `cards_where` loads only the cards it selects (some cells), no lane whole."""
     soon = settings.due_soon
     lanes: dict[str, Lane] = {}
     columns = [c.value for c in Column]
 
     def lane_for(key: str, **kwargs) -> Lane:
         if key not in lanes:
-            lanes[key] = Lane(key=key, cells={c: [] for c in columns}, **kwargs)
+            lanes[key] = Lane(key=key, cells={c: [] for c in columns}, counts=dict.fromkeys(columns, 0), **kwargs)
         return lanes[key]
 
     if filters.lanes == "role":
         for role in CARE_ROLES:
             if filters.role in (None, role.value):
                 lane_for(f"role-{role.value}", title=role.label, subtitle="", assignee_id=None, role=role.value)
-    else:
-        people = select(User).where(User.active.is_(True), User.does_care_work())
-        if filters.role:
-            people = people.where(User.role == filters.role)
-        if filters.person:
-            people = people.where(User.id == filters.person)
-        for person in session.scalars(people):
-            lane_for(f"user-{person.id}", title=person.display_name, subtitle=person.role.label,
-                     assignee_id=person.id, role=person.role)
+    elif lanes_of is None:
+        add_people_lanes(session, filters, lane_for)
 
-    for card in cards:
+    def lane_of(row) -> Lane:
+        key = lane_key(filters, row.assignee_id, row.role)
+        if key in lanes:
+            return lanes[key]
         if filters.lanes == "role":
-            key = f"role-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=card.role.label, subtitle="", assignee_id=None,
-                                              role=card.role)
-        elif card.assignee_id is not None:
-            key = f"user-{card.assignee_id}"
-            lane = lanes.get(key) or lane_for(key, title=card.assignee_name,
-                                              subtitle=card.assignee_role.label,
-                                              assignee_id=card.assignee_id, role=card.assignee_role)
-        else:
-            key = f"unassigned-{card.role}"
-            lane = lanes.get(key) or lane_for(key, title=_("Unassigned"), subtitle=card.role.label,
-                                              assignee_id=None, role=card.role)
-        lane.cells[card.column].append(CardView(
-            card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
-            policy.can_change_card(viewer, card)))
+            return lane_for(key, title=row.role.label, subtitle="", assignee_id=None, role=row.role)
+        if row.assignee_id is not None:
+            return lane_for(key, title=row.assignee_name, subtitle=row.assignee_role.label,
+                            assignee_id=row.assignee_id, role=row.assignee_role)
+        return lane_for(key, title=_("Unassigned"), subtitle=row.role.label, assignee_id=None, role=row.role)
 
-    counts = Counter()
-    overdue = 0
-    for lane in lanes.values():
-        for column, views in lane.cells.items():
-            counts[column] += len(views)
-            overdue += sum(1 for v in views if v.sla is SlaState.OVERDUE)
+    if lanes_of is not None:
+        where = or_(*(lane_where(key) for key in lanes_of)) if lanes_of else false()
+        for key in set(lanes) - lanes_of:
+            del lanes[key]
+    else:
+        where = lane_where(only) if only else None
+    counts, overdue = Counter(), 0
+    for row in lane_counts(session, filters, now, settings, where):
+        lane = lane_of(row)
+        lane.counts[row.column] += row.n
+        counts[row.column] += row.n
+        overdue += int(row.overdue or 0) if row.column in OPEN_COLUMNS else 0
+    if lanes_of is not None:
+        # Lanes of people left without cards there (a person's last card dragged away): their heads, from their
+        # accounts; the others came with their counts, so a drop within lanes that hold cards asks for nobody.
+        missing = [int(key[5:]) for key in lanes_of - set(lanes) if key.startswith("user-")]
+        if missing and filters.lanes != "role":
+            add_people_lanes(session, filters, lane_for, ids=missing)
+        counts = column_counts(session, filters, now, settings)
+    ordered = ([lanes[only]] if only in lanes else []) if only else sorted(lanes.values(), key=lane_order)
+    loading, budget = [], first_screen
+    for lane in ordered:
+        lane.loaded = cards_where is None and (only is not None or lane.key not in collapsed) \
+            and (budget is None or budget > 0)
+        if lane.loaded:
+            loading.append(lane.key)
+            budget = None if budget is None else budget - lane.card_count
+        for column in columns:
             limit = settings.wip_limit(column) if column in OPEN_COLUMNS else 0
-            lane.over_limit[column] = bool(limit) and lane.assignee_id is not None and len(views) > limit
-    ordered = sorted(lanes.values(), key=lane_order)
+            lane.over_limit[column] = bool(limit) and lane.assignee_id is not None and lane.counts[column] > limit
+    if loading:
+        everything = len(loading) == len(lanes) and not only
+        cards_where = None if everything else or_(*(lane_where(key) for key in loading))
+    if loading or cards_where is not None:
+        for card in board_cards(session, filters, now, settings, cards_where):
+            lane_of(card).cells[card.column].append(CardView(
+                card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
+                policy.can_change_card(viewer, card)))
     return BoardView(lanes=ordered, column_counts={c: counts[c] for c in columns}, overdue=overdue,
                      filters=filters)
 
@@ -576,8 +677,9 @@ def archive_query(filters: BoardFilters, now: datetime, settings: StoreSettings)
 
 
 def get_card(session: Session, card_id: int) -> Card | None:
+    """The card with its people, in one statement (a drop reads it twice: before and after the change)."""
     return session.scalars(select(Card).where(Card.id == card_id).options(
-        selectinload(Card.assignee), selectinload(Card.completed_by), selectinload(Card.created_by))).first()
+        joinedload(Card.assignee), joinedload(Card.completed_by), joinedload(Card.created_by))).first()
 
 
 @dataclass
@@ -631,19 +733,49 @@ def _etag(*parts) -> str:
 
 
 def board_version(session: Session, *, now: datetime, settings: StoreSettings, scope: str) -> str:
-    """A strong validator for the board's ETag: changes when any card changes (every change writes an
-    event), when a card's SLA state changes with the clock, when an account changes, at midnight (Done
-    shows today only), with the settings, and with the viewer and filters (scope). One query."""
-    soon = now + settings.due_soon
-    open_due = (Card.column.in_(OPEN_COLUMNS),)
-    row = session.execute(select(
+    """The board's ETag (sent weak, the same for every encoding: board/views.py not_modified): changes when
+    any card changes (every change writes an event), when a card's SLA state changes with the clock, when an
+    account changes as the board shows it, at midnight (Done shows today only), with the settings, and with
+    the viewer and filters (scope). One query, whose cost does not grow with the cards: the clock's part is
+    the next due time to be passed (for "overdue" and for "due soon"), an index seek, not a count of the cards
+    already past it."""
+    newest, next_due, next_soon, *stamp = session.execute(select(
         select(func.max(CardEvent.id)).scalar_subquery(),
-        select(func.max(User.updated_at)).scalar_subquery(),          # people: lanes and filters
-        select(func.count(User.id)).scalar_subquery(),
-        select(func.count(Card.id)).where(*open_due, Card.due_at < now).scalar_subquery(),
-        select(func.count(Card.id)).where(*open_due, Card.due_at < soon).scalar_subquery(),
+        _next_due(now).scalar_subquery(),
+        _next_due(now + settings.due_soon).scalar_subquery(),
+        *people_stamp(),
     )).one()
-    return _etag(*row, dates.local_date(now, settings.zone).isoformat(), settings.fingerprint(), scope)
+    return _etag(newest, next_due, next_soon, people_version(session, stamp),
+                 dates.local_date(now, settings.zone).isoformat(), settings.fingerprint(), scope)
+
+
+def people_stamp() -> tuple:
+    """Two scalar subqueries that change whenever an account does (its newest change, how many there are):
+    the key of people_version's answer."""
+    return select(func.max(User.updated_at)).scalar_subquery(), select(func.count(User.id)).scalar_subquery()
+
+
+_people_versions = LruCache(16)
+
+
+def people_version(session: Session, stamp) -> str:
+    """The accounts as a board shows them (its lanes and filters): who, named how, in which role and level,
+    active or not. A login changes an account's stamp but not this: the tablets' boards are not drawn again
+    because someone logged in. Read once per process and stamp (people_stamp's values)."""
+    key = tuple(stamp)
+    version = _people_versions.get(key)
+    if version is None:
+        rows = session.execute(select(User.id, User.display_name, User.role, User.level, User.active)
+                               .order_by(User.id)).all()
+        version = _etag(*(tuple(row) for row in rows))
+        _people_versions.put(key, version)
+    return version
+
+
+def _next_due(after: datetime) -> Select:
+    """The first due time of an open card still ahead of `after`: when the clock passes it, a card's SLA
+    state changes (ix_card_due)."""
+    return select(func.min(Card.due_at)).where(Card.column.in_(OPEN_COLUMNS), Card.due_at >= after)
 
 
 def mine_version(session: Session, *, viewer: User, now: datetime, settings: StoreSettings, scope: str) -> str:

@@ -73,7 +73,7 @@ def _sale_cards(row, s: StoreSettings) -> list[Planned]:
             kind=CardKind.CALLBACK,
             title=f"{SALE_TITLES[rule]}：{row.name} {_vehicle_label(row.plate, row.model)}".strip(),
             create_on=due - timedelta(days=s.callback_lead_days), due_on=due, customer_id=row.customer_id,
-            vehicle_id=row.vehicle_id, preferred_id=row.sales_care_id,
+            vehicle_id=row.vehicle_id, preferred_id=row.sales_care_id, open_days_only=True,
             details=f"交车日期 {row.delivered_on.isoformat()}"))
     return cards
 
@@ -86,7 +86,7 @@ def _visit_cards(row, s: StoreSettings) -> list[Planned]:
         kind=CardKind.CALLBACK,
         title=f"维修后3天回访：{row.name} {_vehicle_label(row.plate, row.model)}{work_order}".strip(),
         create_on=due - timedelta(days=s.callback_lead_days), due_on=due, customer_id=row.customer_id,
-        vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id,
+        vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id, open_days_only=True,
         details=f"进站日期 {row.visited_on.isoformat()}" + (f"\n{row.description}" if row.description else ""))]
 
 
@@ -130,7 +130,7 @@ def _vehicle_cards(row, s: StoreSettings) -> list[Planned]:
             role=Role.AFTERSALES_CARE, kind=CardKind.CALLBACK,
             title=f"流失客户挽回：{s.winback_months}个月未进站 {row.name} {_vehicle_label(row.plate, row.model)}",
             create_on=lapse, due_on=lapse + timedelta(days=7), customer_id=row.customer_id,
-            vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id,
+            vehicle_id=row.vehicle_id, preferred_id=row.aftersales_care_id, open_days_only=True,
             details=f"上次进站 {base.isoformat()}"))
     return cards
 

@@ -18,6 +18,7 @@ from careboard.dbtypes import utcnow
 from careboard.models import Card, CardEvent, Column, EventKind, Priority
 from careboard.services.assigner import Assigner
 from careboard.services.settings import StoreSettings
+from careboard.workcal import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class Planned:
     preferred_id: int | None = None          # the customer's usual care person for this role
     details: str = ""
     priority: int = Priority.NORMAL
+    # A callback due on a day the store is closed falls due on its next open day (careboard/workcal.py);
+    # greetings and the 5S inspections stay on their own day. The key keeps the rule's own day.
+    open_days_only: bool = False
+
+
+def due_moment(p: Planned, s: StoreSettings, calendar: WorkCalendar):
+    """When a planned card is due: the end of its due day, or of the next open day for `open_days_only`."""
+    day = calendar.next_open_day(p.due_on) if p.open_days_only else p.due_on
+    return due_at(day, s.zone)
 
 
 def chunks(items: list, size: int):
@@ -56,6 +66,7 @@ def create_planned(session: Session, planned: list[Planned], s: StoreSettings) -
     if not todo:
         return []
     assigner = Assigner(session)
+    calendar = s.calendar
     # The next free position of every To do lane: a person's, or the unassigned cards of a role.
     ends: dict[object, int] = {}
     for assignee_id, role, count in session.execute(
@@ -74,7 +85,7 @@ def create_planned(session: Session, planned: list[Planned], s: StoreSettings) -
             ends[lane_key] = position + 1
             cards.append(Card(kind=p.kind, title=p.title[:200], details=p.details, role=p.role,
                               assignee_id=lane, assignee=person, column=Column.TODO, position=position,
-                              due_at=due_at(p.due_on, s.zone), priority=int(p.priority), source=p.rule,
+                              due_at=due_moment(p, s, calendar), priority=int(p.priority), source=p.rule,
                               rule_key=p.key, customer_id=p.customer_id, vehicle_id=p.vehicle_id))
         created += _insert(session, cards)
     return created

@@ -1,8 +1,9 @@
 """Typed store settings with defaults; stored as key/value rows (models.Setting)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
@@ -10,9 +11,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careboard.dates import parse_holidays
+from careboard.dates import holiday_lines, local_date, parse_holidays
 from careboard.models import Column, Setting, User
 from careboard.services.errors import DomainError
+from careboard.workcal import (DEFAULT_HOURS, Day, Hours, WorkCalendar, coming_year_unknown, month_grid,
+                              package_knows)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_KEYS = tuple(f"hours_{d}" for d in WEEKDAYS)
+DEFAULT_HOURS_TEXT = f"{DEFAULT_HOURS[0]:%H:%M}-{DEFAULT_HOURS[1]:%H:%M}"
+CLOSED_WORDS = ("closed", "休息", "-")
+HOURS_TEXT = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})$")
+# The working calendar (careboard/workcal.py): one day per line, "2026-12-31 盘点".
+DAY_LISTS = ("store_closed_days", "store_open_days", "official_holidays", "official_workdays")
 
 
 @dataclass(frozen=True)
@@ -53,10 +64,33 @@ class StoreSettings:
     # Scorecard (services/kpi.py): from this day of the month the scorecard opens on the current month; before
     # it, on the last finished one (a month a few days old has almost no figures to rank people on).
     scorecard_entry_day: int = 25
+    # The working calendar (careboard/workcal.py): opening hours per weekday ("08:30-18:00" or "closed"),
+    # the store's own closed and open days, and official holidays and 调休 working days entered by hand for a
+    # year chinese_calendar does not know yet; one "2026-12-31 盘点" per line.
+    hours_mon: str = DEFAULT_HOURS_TEXT
+    hours_tue: str = DEFAULT_HOURS_TEXT
+    hours_wed: str = DEFAULT_HOURS_TEXT
+    hours_thu: str = DEFAULT_HOURS_TEXT
+    hours_fri: str = DEFAULT_HOURS_TEXT
+    hours_sat: str = DEFAULT_HOURS_TEXT
+    hours_sun: str = DEFAULT_HOURS_TEXT
+    store_closed_days: str = ""
+    store_open_days: str = ""
+    official_holidays: str = ""
+    official_workdays: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The store's working calendar (stored values were validated by save())."""
+        days = {name: holiday_lines(getattr(self, name))[0] for name in DAY_LISTS}
+        return WorkCalendar.build(
+            self.zone, week=[parse_hours(getattr(self, key)) for key in HOURS_KEYS],
+            closed_days=[d for d, _n in days["store_closed_days"]], open_days=[d for d, _n in days["store_open_days"]],
+            holidays=days["official_holidays"], workdays=days["official_workdays"])
 
     @property
     def due_soon(self) -> timedelta:
@@ -109,9 +143,48 @@ def load(session: Session) -> StoreSettings:
     for key in INTEGER_RANGES:
         if key in raw:
             values[key] = int(raw[key])
-    if raw.get("holidays"):
-        values["holidays"] = raw["holidays"]
+    for key in ("holidays", *HOURS_KEYS, *DAY_LISTS):
+        if raw.get(key):
+            values[key] = raw[key]
     return StoreSettings(**values)
+
+
+def parse_hours(text: str | None) -> Hours:
+    """A weekday's opening hours: "08:30-18:00", or "closed" (休息, -) for none; empty: the default 08:30-18:00."""
+    text = (text or "").strip()
+    if not text:
+        return DEFAULT_HOURS
+    if text.lower() in CLOSED_WORDS:
+        return None
+    match = HOURS_TEXT.match(text)
+    try:
+        if not match:
+            raise ValueError(text)
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        opens, closes = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise DomainError(_("Opening hours are written 08:30-18:00, or “closed” for a closed day.")) from None
+    if not opens < closes:
+        raise DomainError(_("The store must close after it opens (%(hours)s).", hours=text))
+    return opens, closes
+
+
+def hours_text(hours: Hours) -> str:
+    return "closed" if hours is None else f"{hours[0]:%H:%M}-{hours[1]:%H:%M}"
+
+
+def parse_day_list(text: str | None, *, official: bool) -> list[tuple[date, str]]:
+    """One day per line ("2026-12-31 盘点"); `official`: only years chinese_calendar does not know."""
+    days, bad = holiday_lines(text or "")
+    if bad:
+        raise DomainError(_("Line %(n)d: write a date between 1900 and 2100 as 2026-12-31, then a name if you "
+                            "like.", n=bad[0][0]))
+    if official:
+        known = sorted({d.year for d, _name in days if package_knows(d.year)})
+        if known:
+            raise DomainError(_("The official calendar of %(year)d is already known; enter the store's own closed "
+                                "or open days instead.", year=known[0]))
+    return days
 
 
 def validate_timezone(name: str) -> str:
@@ -142,6 +215,18 @@ def save(session: Session, *, actor: User, **changes) -> StoreSettings:
         text = (changes.pop("holidays") or "").strip()
         parse_holidays(text)                                   # raises DomainError with the bad line
         values["holidays"] = text
+    week, current = [], load(session)
+    for key in HOURS_KEYS:
+        if key in changes:
+            values[key] = hours_text(parse_hours(changes.pop(key)))
+        week.append(parse_hours(values.get(key, getattr(current, key))))
+    if not any(week):
+        raise DomainError(_("The store must open on at least one weekday."))
+    for key in DAY_LISTS:
+        if key in changes:
+            text = (changes.pop(key) or "").strip()
+            parse_day_list(text, official=key.startswith("official_"))
+            values[key] = text
     for key, value in changes.items():
         if key not in INTEGER_RANGES:
             raise DomainError(_("Unknown setting: %(name)s", name=key))
@@ -156,3 +241,14 @@ def save(session: Session, *, actor: User, **changes) -> StoreSettings:
         session.add(row)
     session.flush()
     return load(session)
+
+
+def calendar_year(store: StoreSettings, year: int) -> list[tuple[int, list[list[Day | None]]]]:
+    """The year's months as Monday-first week grids, each day marked open, holiday, 调休 or closed."""
+    cal = store.calendar
+    return [(month, month_grid(cal, year, month)) for month in range(1, 13)]
+
+
+def unknown_coming_year(store: StoreSettings, now: datetime) -> int | None:
+    """From December on: the coming year when neither chinese_calendar nor the admin has its holidays."""
+    return coming_year_unknown(store.calendar, local_date(now, store.zone))

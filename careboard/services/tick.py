@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from careboard.dates import day_bounds, local_date
 from careboard.dbtypes import utcnow
 from careboard.models import Card, Level, Notification, RuleState, User
-from careboard.services import care_rules, checklist, complaints, reports
+from careboard.services import board_sync, care_rules, checklist, complaints, reports
 from careboard.services import settings as settings_service
 from careboard.services.care_rules import SkippedRow, read_state, write_state
 from careboard.services.planning import Planned, chunks, create_planned
@@ -81,6 +81,7 @@ def tick(session: Session, *, now: datetime) -> TickReport:
     report.skipped_rows = care_rules.out_of_range_rows(session, s)
     notify_skipped(session, report.skipped_rows, now=now, s=s)
     reports.ensure_due_reports(session, now=now, s=s)           # the Monday and the monthly report, once each
+    board_sync.prune(session, now)                              # the tablets' change log keeps a day
     write_state(session, "days_done", today.isoformat())
     write_state(session, "last_tick_at", now.isoformat())
     session.flush()

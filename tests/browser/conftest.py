@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,11 +72,10 @@ class CspReports(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@pytest.fixture
-def live_server(app_config):
-    """The app with CSRF on, as in production, and the demo data loaded. Every browser test also proves
-    that the strict Content-Security-Policy blocked nothing of the app's own pages."""
-    config = type("Live", (app_config,), {"WTF_CSRF_ENABLED": True})
+@contextmanager
+def served_demo(config):
+    """The app of `config` with the demo data loaded, served on loopback. At the end it proves that the strict
+    Content-Security-Policy blocked nothing of the app's own pages (unless the server was told to expect it)."""
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
@@ -84,14 +84,33 @@ def live_server(app_config):
     csp_log.addHandler(reports)
     server = LiveServer(app).start()
     server.csp_reports = reports.messages
-    yield server
-    time.sleep(0.3)                                  # a report still in flight
-    server.stop()
-    csp_log.removeHandler(reports)
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield server
+        time.sleep(0.3)                              # a report still in flight
+    finally:
+        server.stop()
+        csp_log.removeHandler(reports)
+        with app.app_context():
+            db.engine.dispose()
     if not getattr(server, "expect_csp_reports", False):
         assert reports.messages == [], f"the Content-Security-Policy blocked parts of the app: {reports.messages}"
+
+
+@pytest.fixture
+def live_server(app_config):
+    """The app with CSRF on, as in production, and the demo data loaded (one per test)."""
+    with served_demo(type("Live", (app_config,), {"WTF_CSRF_ENABLED": True})) as server:
+        yield server
+
+
+def drag(page, source, target):
+    """Drag `source` onto `target` with the mouse, in steps, as SortableJS needs to see it."""
+    s, t = source.bounding_box(), target.bounding_box()
+    page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
+    page.mouse.move(t["x"] + t["width"] / 2, t["y"] + min(20, t["height"] / 2), steps=20)
+    page.mouse.up()
 
 
 @pytest.fixture

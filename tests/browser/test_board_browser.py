@@ -8,7 +8,7 @@ from sqlalchemy import select
 from careboard.extensions import db
 from careboard.models import Card, User
 from careboard.services import board
-from tests.browser.conftest import log_in
+from tests.browser.conftest import drag, log_in
 
 PORTRAIT = {"width": 768, "height": 1024}
 
@@ -50,18 +50,14 @@ def test_staff_records_a_callback_outcome(page, live_server):
     drawer.get_by_label("客户反馈").fill("客户满意，用车顺利。")
     drawer.get_by_role("button", name="标记完成").click()
     expect(page.locator("#toasts .toast-success")).to_contain_text("回访结果已记录：交车3天回访：王先生")
-    expect(drawer).to_be_empty()                                   # done: the drawer closes over the list
+    # done: the drawer moves on to the next card of the list, and the done one leaves the list
+    expect(drawer.locator(".card-detail")).to_be_visible()
+    expect(drawer.get_by_role("heading", name="交车3天回访：王先生")).to_have_count(0)
+    expect(page.locator(".mine-card", has_text="交车3天回访：王先生")).to_have_count(0)
     card = card_in_db(live_server, "交车3天回访：王先生")
     assert (card.outcome_note, card.satisfaction, card.callback_result) == ("客户满意，用车顺利。", 9, "reached")
 
 
-def drag(page, source, target):
-    s, t = source.bounding_box(), target.bounding_box()
-    page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
-    page.mouse.move(t["x"] + t["width"] / 2, t["y"] + min(20, t["height"] / 2), steps=20)
-    page.mouse.up()
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1024, "height": 768}, PORTRAIT], ids=["landscape", "portrait"])

@@ -1,8 +1,13 @@
+from functools import partial
+
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from careboard.services import settings
+from careboard.services.errors import DomainError
 
 from careboard.i18n import LANGUAGE_NAMES
 from careboard.models import Level, Role
@@ -16,7 +21,7 @@ def level_choices():
     return [SelectChoice(int(lv), lv.label) for lv in Level]
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     level = SelectField(_l("Permission level"), coerce=int)
@@ -35,16 +40,29 @@ class NewUserForm(UserForm):
                              render_kw={"autocomplete": "new-password"})
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)],
                              render_kw={"autocomplete": "new-password"})
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(AppForm):
     active = HiddenField(validators=[DataRequired()])
 
 
-class SettingsForm(FlaskForm):
+class Checked:
+    """A field validated by a service's parser: its DomainError is the field's message."""
+
+    def __init__(self, parse) -> None:
+        self.parse = parse
+
+    def __call__(self, form, field) -> None:
+        try:
+            self.parse(field.data)
+        except DomainError as error:
+            raise ValidationError(str(error)) from None
+
+
+class SettingsForm(AppForm):
     store_name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=120)])
     timezone = SelectField(_l("Time zone"))
     due_soon_hours = IntegerField(_l("\"Due soon\" warning, hours before the due time"),
@@ -91,12 +109,39 @@ class SettingsForm(FlaskForm):
                                        validators=[InputRequired(), NumberRange(1, 28)])
     holidays = TextAreaField(_l("Holidays (one per line: 2026-10-01 国庆节; empty: the built-in list)"))
 
+    hours_mon = StringField(_l("Monday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_tue = StringField(_l("Tuesday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_wed = StringField(_l("Wednesday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_thu = StringField(_l("Thursday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_fri = StringField(_l("Friday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_sat = StringField(_l("Saturday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    hours_sun = StringField(_l("Sunday"), validators=[Length(max=20), Checked(settings.parse_hours)])
+    store_closed_days = TextAreaField(_l("The store's own closed days (one per line: 2026-12-31 盘点)"),
+                                      validators=[Checked(partial(settings.parse_day_list, official=False))])
+    store_open_days = TextAreaField(_l("Public holidays on which the store opens (one per line: 2026-10-03)"),
+                                    validators=[Checked(partial(settings.parse_day_list, official=False))])
+    official_holidays = TextAreaField(_l("Official holidays of a year not yet in the calendar (one per line: "
+                                         "2027-02-06 春节)"),
+                                      validators=[Checked(partial(settings.parse_day_list, official=True))])
+    official_workdays = TextAreaField(_l("Adjusted working days (调休) of a year not yet in the calendar (one per "
+                                         "line: 2027-02-20 春节)"),
+                                      validators=[Checked(partial(settings.parse_day_list, official=True))])
+
     SETTINGS = ("store_name", "timezone", "due_soon_hours", "poll_seconds", "wip_limit_todo", "wip_limit_doing",
                 "wip_limit_waiting", "callback_lead_days", "backfill_days", "first_maintenance_lead_days",
                 "maintenance_interval_months", "maintenance_lead_days", "warranty_lead_days", "inspection_lead_days",
                 "insurance_lead_days", "birthday_lead_days", "holiday_lead_days", "reminder_due_days",
                 "winback_months", "callback_attempts", "satisfaction_threshold", "holidays", "rectification_days",
-                "scorecard_entry_day")
+                "scorecard_entry_day", *settings.HOURS_KEYS, *settings.DAY_LISTS)
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in self.SETTINGS}
+
+    def validate_hours_mon(self, field) -> None:
+        """Seven closed weekdays: said on the first of them (save() refuses it too)."""
+        try:
+            week = [settings.parse_hours(getattr(self, key).data) for key in settings.HOURS_KEYS]
+        except DomainError:
+            return                                         # the bad field says so itself
+        if not any(week):
+            raise ValidationError(_l("The store must open on at least one weekday."))

@@ -1,7 +1,7 @@
 """Accounts and store settings, for administrators."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -10,7 +10,8 @@ from careboard import auth_session, policy
 from careboard.blueprints.admin import bp
 from careboard.blueprints.admin.forms import ActiveForm, NewUserForm, ResetPasswordForm, SettingsForm, UserForm
 from careboard.blueprints.transaction import change
-from careboard.dates import DEFAULT_HOLIDAYS
+from careboard.dates import DEFAULT_HOLIDAYS, FIRST, LAST, local_date
+from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import User
@@ -117,5 +118,10 @@ def edit_settings():
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.edit_settings"), code=303)
-    return render_template("admin/settings.html", form=form, default_holidays=DEFAULT_HOLIDAYS), \
+    now = utcnow()
+    year = request.args.get("year", type=int) or local_date(now, current.zone).year
+    year = min(max(year, FIRST.year), LAST.year)
+    return render_template("admin/settings.html", form=form, default_holidays=DEFAULT_HOLIDAYS, year=year,
+                           months=settings.calendar_year(current, year),
+                           unknown_year=settings.unknown_coming_year(current, now)), \
         422 if form.errors else 200

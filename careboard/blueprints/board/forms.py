@@ -3,13 +3,12 @@ from __future__ import annotations
 
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from careboard.dates import InRange
-from careboard.fields import DbIntegerField
+from careboard.fields import AppForm, DbIntegerField
 from careboard.models import CARE_ROLES, CardKind, Column, Priority
 from careboard.services.callbacks import DEFAULT_SCRIPTS
 from careboard.services.care_rules import RULE_LABELS
@@ -26,12 +25,12 @@ def person_choices(people, *, unassigned: bool = True):
     return choices + [SelectChoice(p.id, f"{p.display_name} · {p.role.label}") for p in people]
 
 
-class VersionForm(FlaskForm):
+class VersionForm(AppForm):
     """A button-only write: carries the CSRF token and the version the page was drawn from."""
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class CardFieldsForm(FlaskForm):
+class CardFieldsForm(AppForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     details = TextAreaField(_l("Details"), validators=[Length(max=8000)])
     due_at = DateTimeLocalField(_l("Due"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
@@ -59,7 +58,7 @@ class EditCardForm(CardFieldsForm):
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     column = SelectField(_l("Column"), choices=[SelectChoice(c.value, c.label) for c in Column])
     assignee = DbIntegerField(validators=[Optional()])            # absent: keep the current assignee
     position = DbIntegerField(validators=[Optional()])            # absent or -1: the end of the lane
@@ -71,7 +70,7 @@ class DropForm(MoveForm):
     card = DbIntegerField(validators=[InputRequired()])
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(AppForm):
     assignee = SelectField(_l("Assign to"), coerce=int)
     version = DbIntegerField(validators=[InputRequired()])
 
@@ -91,7 +90,13 @@ class ReassignForm(FlaskForm):
         self.assignee.choices = groups
 
 
-class UndoForm(FlaskForm):
+class FoldLaneForm(AppForm):
+    """A lane's fold button without JavaScript: the lane, and the board's address to come back to."""
+    lane = StringField(validators=[InputRequired(), Regexp(r"^(user-[0-9]+|(role|unassigned)-[a-z_]+)$")])
+    next = StringField(validators=[Optional(), Length(max=2000)])
+
+
+class UndoForm(AppForm):
     """Take back the change a toast names: where the card was before it, and the version the change left."""
     what = SelectField(choices=[SelectChoice("done", "done"), SelectChoice("move", "move"),
                                 SelectChoice("reassign", "reassign")])
@@ -101,7 +106,7 @@ class UndoForm(FlaskForm):
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class CompleteForm(FlaskForm):
+class CompleteForm(AppForm):
     note = TextAreaField(_l("Outcome"), validators=[Length(max=4000)])
     version = DbIntegerField(validators=[InputRequired()])
 
@@ -125,11 +130,11 @@ class CallbackOutcomeForm(CompleteForm):
         return int(self.satisfaction.data) if self.satisfaction.data else None
 
 
-class CommentForm(FlaskForm):
+class CommentForm(AppForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])
 
 
-class BulkReassignForm(FlaskForm):
+class BulkReassignForm(AppForm):
     from_user = SelectField(_l("All open cards of"), coerce=int)
     to_user = SelectField(_l("Move to"), coerce=int)
 
@@ -139,7 +144,7 @@ class BulkReassignForm(FlaskForm):
         self.to_user.choices = person_choices(people, unassigned=False)
 
 
-class FilterForm(FlaskForm):
+class FilterForm(AppForm):
     """GET filters; no CSRF needed for reading."""
 
     class Meta:
@@ -164,7 +169,7 @@ class FilterForm(FlaskForm):
         self.lanes.choices = [SelectChoice("person", _l("By person")), SelectChoice("role", _l("By role"))]
 
 
-class ScriptsForm(FlaskForm):
+class ScriptsForm(AppForm):
     """One text per callback rule; built from callbacks.DEFAULT_SCRIPTS."""
 
 

@@ -2,26 +2,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import htmx_flask
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from sqlalchemy import false, or_, select
 
 from careboard import dates, policy
 from careboard.blueprints.board import bp
 from careboard.blueprints.board.forms import (UNASSIGNED, BulkReassignForm, CallbackOutcomeForm, CommentForm,
-                                              CompleteForm, DropForm, EditCardForm, FilterForm, MoveForm, NewCardForm,
-                                              ReassignForm, ScriptsForm, UndoForm, VersionForm)
-from careboard.blueprints.transaction import attempt, change
+                                              CompleteForm, DropForm, EditCardForm, FilterForm, FoldLaneForm, MoveForm,
+                                              NewCardForm, ReassignForm, ScriptsForm, UndoForm, VersionForm)
+from careboard.blueprints.transaction import attempt, change, say
 from careboard.dbtypes import utcnow
 from careboard.errors import render_error
 from careboard.extensions import db
 from careboard.i18n import select_locale, store
-from careboard.models import Card, CardKind, Column, Role, SlaState, User
-from careboard.services import assigner, board, callbacks, checklist, complaints
+from careboard.models import CARE_ROLES, Card, CardKind, Column, Role, SlaState, User
+from careboard.services import assigner, board, board_sync, callbacks, checklist, complaints
 from careboard.templating import render
 from careboard.urls import int_arg, local_url, page_arg
 
@@ -56,6 +58,7 @@ def person_or_none(user_id: int | None) -> User | None:
 
 
 def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
+    """The board's filters from the query string, the person checked against the active people (one query)."""
     form = FilterForm(request.args, people=active_people())
     form.validate()
     valid = {name: getattr(form, name).data for name in ("role", "person", "kind", "due", "q", "lanes")
@@ -65,6 +68,12 @@ def filters_from_request() -> tuple[FilterForm, board.BoardFilters]:
                                  q=(valid.get("q") or "").strip() or None,
                                  lanes=valid.get("lanes") if valid.get("lanes") in ("person", "role") else "person")
     return form, filters
+
+
+def filter_args(args=None) -> dict:
+    """The board's filters as they are in its URL, for the URLs of its parts (a lane, the refresh)."""
+    args = request.args if args is None else args
+    return {name: args[name] for name in ("role", "person", "kind", "due", "q", "lanes") if args.get(name)}
 
 
 def viewer_scope(page: str) -> str:
@@ -83,12 +92,23 @@ def collapsed_lanes() -> tuple[str, set[str]]:
     return value, {key for key in value.split(".") if key}
 
 
+def keep_collapsed(response, keys: set[str]):
+    """The folded lanes in the cookie board.js writes and reads (so not HttpOnly: it is the page's state, no
+    secret), for a year."""
+    response.set_cookie(f"{board.COLLAPSED_COOKIE}{current_user.id}", ".".join(sorted(keys)), max_age=31536000,
+                        path="/", samesite="Lax", secure=request.is_secure, httponly=False)
+    return response
+
+
 def not_modified(etag: str):
-    """A bodyless 304 when the client's copy is current, else None."""
-    if not request.if_none_match.contains(etag):
+    """A bodyless 304 when the client's copy is current, else None. The ETag is sent weak: it names the HTML,
+    whatever the encoding, so the gzip, brotli and plain answers share it and a poll that saw a compressed one
+    is matched here, before the board is built (a strong one, Flask-Compress would suffix per encoding, and
+    nginx's gzip would weaken). If-None-Match compares weakly anyway (RFC 9110 13.1.2)."""
+    if not request.if_none_match.contains_weak(etag):
         return None
     response = current_app.response_class(status=304)
-    response.set_etag(etag)
+    response.set_etag(etag, weak=True)
     response.vary.add("HX-Request")
     return response
 
@@ -101,7 +121,7 @@ def card_text() -> dict:
 
 
 def cacheable(response, etag: str):
-    response.set_etag(etag)
+    response.set_etag(etag, weak=True)                   # weak: see not_modified
     response.headers["Cache-Control"] = "no-cache, private"
     return response
 
@@ -112,6 +132,8 @@ def cacheable(response, etag: str):
 @bp.get("/")
 @policy.staff
 def index():
+    """The board. Its first answer holds the lanes that fit the first screen or two; the others come as they
+    scroll into view (`lane`), folded lanes with their counts only; `all=1` draws every lane (to print)."""
     # The ETag is checked before anything else is built: an unchanged poll costs a few queries only.
     folded, collapsed = collapsed_lanes()
     etag = board.board_version(db.session, now=utcnow(), settings=store(),
@@ -119,13 +141,148 @@ def index():
     if unchanged := not_modified(etag):
         return unchanged
     form, filters = filters_from_request()
+    everything = request.args.get("all") == "1"
     view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
-                             now=utcnow(), settings=store())
-    response = render("board/index.html", fragments={"board": "board"}, view=view, form=form, collapsed=collapsed,
-                      lanes_cookie=f"{board.COLLAPSED_COOKIE}{current_user.id}",
-                      columns=list(Column), can_reassign=policy.can_reassign(current_user),
-                      text=card_text())
+                             now=utcnow(), settings=store(), collapsed=collapsed,
+                             first_screen=None if everything else board.FIRST_SCREEN_CARDS)
+    response = render("board/index.html", fragments={"board": "board"}, view=view, form=form,
+                      everything=everything, token=board_token(filters), **board_context(filters, collapsed))
     return cacheable(response, etag)
+
+
+def board_context(filters: board.BoardFilters, collapsed: set[str], args=None) -> dict:
+    """What the board's parts (templates/board/_lanes.html) need besides the lanes: drawn alone (a lane, the
+    refresh, the drop's answer) or with the page."""
+    return dict(collapsed=collapsed, filter_args=filter_args(args), lane_mode=filters.lanes,
+                board_url=url_for("board.index", **filter_args(args)),
+                lanes_cookie=f"{board.COLLAPSED_COOKIE}{current_user.id}",
+                columns=list(Column), can_reassign=policy.can_reassign(current_user), text=card_text())
+
+
+def board_token(filters: board.BoardFilters) -> str:
+    """The version of the board drawn now, for its refresh element (#board-sync)."""
+    return board_sync.board_token(db.session, now=utcnow(), settings=store(), scope=sync_scope(filters))
+
+
+def sync_scope(filters: board.BoardFilters) -> str:
+    """What besides the cards decides which cells a refresh draws: the filters, the viewer and the language."""
+    return f"{filters.key()}|{current_user.id}|{current_user.level}|{select_locale()}"
+
+
+@bp.get("/lanes/<key>")
+@policy.staff
+def lane(key: str):
+    """One lane, loaded (htmx, as it scrolls into view or is unfolded)."""
+    _, filters = filters_from_request()
+    _, collapsed = collapsed_lanes()
+    try:
+        view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
+                                 now=utcnow(), settings=store(), only=key)
+    except ValueError:
+        abort(404)
+    if not view.lanes:
+        abort(404)
+    context = board_context(filters, collapsed - {key})
+    return render_block("board/lane.html", "lane", lane=view.lanes[0], **context)
+
+
+@bp.get("/changes")
+@policy.staff
+def changes():
+    """The tablets' refresh (htmx, every few seconds and after each change): 204 while nothing on this board
+    changed since its token; else the changed cells, their lanes' heads and the columns' counts as out-of-band
+    swaps, with the refresh itself again (its new token); the whole board when more changed than cells."""
+    filters = light_filters(request.args)
+    sync = board_sync.changes_since(db.session, request.args.get("since", ""), filters=filters, now=utcnow(),
+                                    settings=store(), scope=sync_scope(filters))
+    if sync.unchanged:
+        return current_app.response_class(status=204)
+    if sync.whole:
+        return whole_board()
+    html = redraw_cells(filters, sync.cells, loaded=lane_list("loaded"), shown=lane_list("lanes"))
+    if html is None:
+        return whole_board()
+    return html + render_block("board/index.html", "sync", token=sync.token, filter_args=filter_args(), sync_oob=True)
+
+
+def lane_list(name: str) -> set[str] | None:
+    """Lane keys the refresh sent (board.js: the lanes on the tablet's board, those of them loaded)."""
+    return set(request.args[name].split(".")) - {""} if name in request.args else None
+
+
+def light_filters(args) -> board.BoardFilters:
+    """A board's filters from its URL, read as FilterForm would but without building it (the refresh and the
+    drop answer in a few milliseconds): a value that is no choice is left out, a person taken as the number
+    it is."""
+    def choice(name: str, allowed) -> str | None:
+        value = args.get(name) or None
+        return value if value in allowed else None
+
+    person = args.get("person", "")
+    return board.BoardFilters(role=choice("role", FILTER_ROLES), kind=choice("kind", FILTER_KINDS),
+                              person=int(person) if person.isdigit() and 0 < int(person) < 2**31 else None,
+                              due=choice("due", ("today", "overdue")),
+                              q=(args.get("q") or "").strip()[:100] or None,
+                              lanes=choice("lanes", ("person", "role")) or "person")
+
+
+FILTER_ROLES = frozenset(role.value for role in CARE_ROLES)
+FILTER_KINDS = frozenset(kind.value for kind in CardKind)
+
+
+def drop_redraw(before: Before, card: Card) -> str:
+    """The drop's answer: the two cells it changed (where the card was, where it is now) drawn again for the
+    board it was dropped on (its URL, htmx's HX-Current-URL), as out-of-band swaps; nothing elsewhere."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path != url_for("board.index"):
+        return ""
+    args = MultiDict(parse_qsl(current.query))
+    filters = light_filters(args)
+    cells = {board_sync.Cell.of(filters, before.column, before.assignee_id, card.role),
+             board_sync.Cell.of(filters, card.column, card.assignee_id, card.role)}
+    return redraw_cells(filters, cells, args=args) or ""
+
+
+def whole_board():
+    """The whole board again, as an out-of-band swap of the element the refresh belongs to."""
+    _, collapsed = collapsed_lanes()
+    form, filters = filters_from_request()
+    view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
+                             now=utcnow(), settings=store(), collapsed=collapsed,
+                             first_screen=board.FIRST_SCREEN_CARDS)
+    return render_block("board/index.html", "board", view=view, form=form, everything=False, oob=True,
+                        token=board_token(filters), **board_context(filters, collapsed))
+
+
+def redraw_cells(filters: board.BoardFilters, cells: set, *, loaded: set[str] | None = None,
+                 shown: set[str] | None = None, args=None) -> str | None:
+    """The given cells drawn again (those of the lanes in `loaded`, if given), with their lanes' heads and the
+    columns' counts, as out-of-band swaps. None when a changed lane is one the board does not show (`shown`:
+    a role's first unassigned card): then the board must be drawn whole."""
+    _, collapsed = collapsed_lanes()
+    keys = {cell.lane for cell in cells}
+    drawn = {cell for cell in cells if loaded is None or cell.lane in loaded}
+    view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
+                             now=utcnow(), settings=store(), collapsed=collapsed,
+                             cards_where=or_(*(cell.where for cell in drawn)) if drawn else false(), lanes_of=keys)
+    if shown is not None and any(lane.key in keys and lane.key not in shown for lane in view.lanes):
+        return None
+    return render_block("board/lane.html", "cells", view=view, lane_keys=keys,
+                        drawn={(cell.lane, cell.column) for cell in drawn}, **board_context(filters, collapsed, args))
+
+
+@bp.post("/lanes/fold")
+@policy.staff
+def fold_lane():
+    """Fold or unfold a lane without JavaScript: its button posts here, and the board comes back at that lane,
+    folded as asked. (With JavaScript board.js folds it in place and keeps the same cookie; nothing is posted.)"""
+    form = FoldLaneForm()
+    if not form.validate_on_submit():
+        abort(400)
+    _, keys = collapsed_lanes()
+    keys ^= {form.lane.data}
+    target = local_url(form.next.data) or url_for("board.index")
+    return keep_collapsed(redirect(f"{target.split('#')[0].rstrip('?')}#lane-{form.lane.data}", code=303), keys)
 
 
 @bp.get("/mine")
@@ -200,7 +357,16 @@ def detail_context(card: Card, *, error: str | None = None, conflict: bool = Fal
         comment_form=forms.get("comment") or CommentForm(formdata=None),
         reassign_form=reassign_form(card, people if can_reassign else None),
         version_form=VersionForm(data={"version": card.version}, formdata=None),
+        own_page=on_own_page(card),
     )
+
+
+def on_own_page(card: Card) -> bool:
+    """Whether the detail is drawn for the card's own page (its title is the page's h1) rather than for the
+    drawer over a list (an h2 below the list's h1): a whole page, or htmx from that page."""
+    if not request.htmx:
+        return True
+    return urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("board.show_card", card_id=card.id)
 
 
 def reassign_form(card: Card, people: list[User] | None) -> ReassignForm | None:
@@ -250,39 +416,48 @@ class Before:
     def of(cls, card: Card) -> Before:
         return cls(card.column, card.assignee_id, card.position)
 
+    def undo(self, card: Card, what: str) -> dict:
+        """The toast's undo form: back to this place, if the card is still at the version the change left."""
+        return {"url": url_for("board.undo_change", card_id=card.id), "what": what, "column": self.column,
+                "assignee": self.assignee_id or UNASSIGNED, "position": self.position, "version": card.version}
+
 
 def apply_change(card: Card, change, form=None, form_name: str | None = None, *, said=None, undo: str | None = None,
-                 refresh_detail: bool = False):
+                 refresh_detail: bool = False, redraw=None):
     """Run one service call on the card and answer it where the person is looking: the card's detail (the
     drawer or the card's page) with a toast; a toast alone for a drag or a quick action of a list; without
     htmx a redirect with a flash. `said(card)` is the toast's text; `undo` ("done", "move", "reassign") offers
-    to take the change back. After Done the drawer closes: the list behind it is what comes next.
+    to take the change back; `redraw(before, card)`, the parts of the list to draw again with a drag's toast.
+    After Done the drawer closes: the list behind it is what comes next.
     409 with the card as it is now when the page was stale; 422 with the message when a rule refused."""
     if form is not None and not form.validate_on_submit():
         message = "; ".join(e for errors in form.errors.values() for e in errors)
         return refused(card, 422, message, forms={form_name: form} if form_name else None)
-    before = Before.of(card)
+    before, card_id = Before.of(card), card.id      # the id read now: after the commit it would be read again
     refusal = attempt(change)
     if refusal is not None and refusal.conflict:
-        return refused(load_card_or_404(card.id), 409, conflict_message(), conflict=True)
+        return refused(load_card_or_404(card_id), 409, conflict_message(), conflict=True)
     if refusal is not None:
-        return refused(load_card_or_404(card.id), 422, refusal.message,
+        return refused(load_card_or_404(card_id), 422, refusal.message,
                        forms={form_name: form} if form_name else None)
-    card = load_card_or_404(card.id)
+    card = load_card_or_404(card_id)
     message = said(card) if said else _("Saved.")
+    undo_fields = before.undo(card, undo) if undo and policy.can_change_card(current_user, card) else None
     if not request.htmx:
-        flash(message, "success")
+        say(message, undo_fields)
         return redirect(local_url(request.form.get("next")) or url_for("board.show_card", card_id=card.id), code=303)
-    toast = render_template("board/_toast.html", message=message, card=card, before=before,
-                            undo=undo if undo and policy.can_change_card(current_user, card) else None,
-                            undo_form=VersionForm(formdata=None))
+    toast = render_template("board/_toast.html", message=message, undo=undo_fields)
     if request.htmx.target not in HOSTS:
         if refresh_detail:          # the card's drawer or page, wherever it is open, shows it as it is now
             toast += render_block("board/detail.html", "drawer", oob=True, **detail_context(card))
+        if redraw is not None:
+            toast += redraw(before, card)
         return htmx_flask.make_response(toast, trigger=CHANGED)
     oob = f'<div hx-swap-oob="beforeend:#toasts">{toast}</div>'
     if request.htmx.target == "drawer" and card.column == Column.DONE and before.column != Column.DONE:
-        return htmx_flask.make_response(oob, trigger=CHANGED)
+        # The drawer empties; board.js opens the next card of the list it was opened from (card-done), or
+        # leaves it closed when none is left.
+        return htmx_flask.make_response(oob, trigger={CHANGED: None, "card-done": {"card": card.id}})
     response = detail_response(card)
     response.set_data(response.get_data(as_text=True) + oob)
     return htmx_flask.make_response(response, trigger=CHANGED)
@@ -341,7 +516,7 @@ def move(card: Card, form: MoveForm):
         db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,
         position=form.position.data, seen_version=form.version.data), form,
         said=lambda c: moved_message(c, before),
-        undo=None if card.column == Column.DONE else "done" if done else "move")
+        undo=None if card.column == Column.DONE else "done" if done else "move", redraw=drop_redraw)
 
 
 def outcome_message(card: Card) -> str:

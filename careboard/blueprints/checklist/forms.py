@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField,
                      StringField, TextAreaField)
@@ -13,22 +13,22 @@ from careboard.fields import DbIntegerField
 from careboard.models import CARE_ROLES, FiveS, Result
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(AppForm):
     """One tap on pass / fail / n.a., and the note; no version: the last tap wins, as on paper."""
     result = RadioField(_l("Result"), choices=[SelectChoice(r.value, r.label) for r in Result], validators=[Optional()],
                         validate_choice=True)
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(AppForm):
     photo = FileField(_l("Photo"), validators=[FileRequired(_l("Choose or take a photo."))])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """A button-only POST: the form carries the CSRF token."""
 
 
-class VersionForm(FlaskForm):
+class VersionForm(AppForm):
     version = DbIntegerField(validators=[InputRequired()])
 
 
@@ -57,7 +57,7 @@ def _people_choices(people) -> list:
         [SelectChoice(p.id, f"{p.display_name} · {p.role.label}") for p in people]
 
 
-class AreaForm(FlaskForm):
+class AreaForm(AppForm):
     name = StringField(_l("Area"), validators=[DataRequired(), Length(max=80)])
     responsible_role = SelectField(_l("Responsible role"))
     responsible = SelectField(_l("Responsible person"), coerce=int)

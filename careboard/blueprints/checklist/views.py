@@ -13,7 +13,7 @@ from careboard import dates, policy
 from careboard.blueprints.checklist import bp
 from careboard.blueprints.checklist.forms import (AnswerForm, AreaForm, EmptyForm, PhotoForm, RectifyForm, SendBackForm,
                                                   VersionForm)
-from careboard.blueprints.transaction import attempt, change
+from careboard.blueprints.transaction import attempt, change, say
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
@@ -201,7 +201,8 @@ def show_rectification(card_id: int):
     return _rectification_page(card, answer)
 
 
-def _rectification_change(card: Card, answer: RunAnswer, form, change):
+def _rectification_change(card: Card, answer: RunAnswer, form, change, said: str):
+    """One step of a rectification; `said` answers it (a toast on the page it comes back to)."""
     if not form.validate_on_submit():
         errors = "; ".join(e for es in form.errors.values() for e in es)
         return _rectification_page(card, answer, error=errors, status=422)
@@ -210,7 +211,7 @@ def _rectification_change(card: Card, answer: RunAnswer, form, change):
         card, answer = load_rectification_or_404(card.id)
         return _rectification_page(card, answer, status=refusal.status, error=refusal.message or _(
             "Someone else changed this card in the meantime. Below is how it is now; nothing was overwritten."))
-    flash(_("Rectification step saved."), "success")
+    say(said)
     return redirect(url_for("checklist.show_rectification", card_id=card.id), code=303)
 
 
@@ -223,7 +224,7 @@ def add_after_photo(card_id: int):
     def change():                                                  # checks first, the file is read after them
         checklist.add_after_photo(db.session, card, answer, actor=current_user, upload=form.photo.data.stream,
                                   filename=form.photo.data.filename)
-    return _rectification_change(card, answer, form, change)
+    return _rectification_change(card, answer, form, change, _("After photo added."))
 
 
 @bp.post("/rectifications/<int:card_id>/complete")
@@ -232,7 +233,8 @@ def complete_rectification(card_id: int):
     card, answer = load_rectification_or_404(card_id)
     form = RectifyForm()
     return _rectification_change(card, answer, form, lambda: checklist.complete_rectification(
-        db.session, card, answer, actor=current_user, seen_version=form.version.data, note=form.note.data))
+        db.session, card, answer, actor=current_user, seen_version=form.version.data, note=form.note.data),
+        _("Sent for verification: %(title)s", title=card.title))
 
 
 @bp.post("/rectifications/<int:card_id>/verify")
@@ -241,7 +243,8 @@ def verify_rectification(card_id: int):
     card, answer = load_rectification_or_404(card_id)
     form = VersionForm()
     return _rectification_change(card, answer, form, lambda: checklist.verify_rectification(
-        db.session, card, actor=current_user, seen_version=form.version.data))
+        db.session, card, actor=current_user, seen_version=form.version.data),
+        _("Verified: %(title)s", title=card.title))
 
 
 @bp.post("/rectifications/<int:card_id>/send-back")
@@ -250,7 +253,8 @@ def send_back(card_id: int):
     card, answer = load_rectification_or_404(card_id)
     form = SendBackForm()
     return _rectification_change(card, answer, form, lambda: checklist.send_back(
-        db.session, card, answer, actor=current_user, seen_version=form.version.data, reason=form.reason.data))
+        db.session, card, answer, actor=current_user, seen_version=form.version.data, reason=form.reason.data),
+        _("Sent back for rectification: %(title)s", title=card.title))
 
 
 # ---------------------------------------------------------------- photos

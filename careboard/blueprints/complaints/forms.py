@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -16,7 +16,7 @@ def _choices(enum_type):
     return [SelectChoice(member.value, member.label) for member in enum_type]
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(AppForm):
     """Fast enough for a call in progress: phone or plate, then what happened."""
     lookup = StringField(_l("Customer's phone or plate"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Customer's name (for a new customer)"), validators=[Optional(), Length(max=80)])
@@ -38,14 +38,14 @@ class IntakeForm(FlaskForm):
         self.department.choices = _choices(Department)
 
 
-class StepForm(FlaskForm):
+class StepForm(AppForm):
     to = SelectField(choices=_choices(ComplaintStatus))
     note = TextAreaField(_l("Note"), validators=[Length(max=4000)])
     solution = TextAreaField(_l("Proposed solution"), validators=[Length(max=4000)])
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class SecondCallbackForm(FlaskForm):
+class SecondCallbackForm(AppForm):
     satisfied = RadioField(_l("Is the customer satisfied now?"), validators=[InputRequired()],
                            choices=[SelectChoice("yes", _l("Satisfied: close")),
                                     SelectChoice("no", _l("Still unhappy: reopen"))])
@@ -53,11 +53,11 @@ class SecondCallbackForm(FlaskForm):
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(AppForm):
     due = DateTimeLocalField(_l("New deadline"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                              validators=[DataRequired(), InRange()])
     version = DbIntegerField(validators=[InputRequired()])
 
 
-class ReadForm(FlaskForm):
+class ReadForm(AppForm):
     """A button-only write (marking a notice read)."""

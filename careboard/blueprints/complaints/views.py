@@ -12,7 +12,7 @@ from sqlalchemy import select
 from careboard import dates, policy
 from careboard.blueprints.complaints import bp
 from careboard.blueprints.complaints.forms import DeadlineForm, IntakeForm, ReadForm, SecondCallbackForm, StepForm
-from careboard.blueprints.transaction import attempt, change
+from careboard.blueprints.transaction import attempt, change, say
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
@@ -20,6 +20,7 @@ from careboard.models import (CallbackResult, Card, Category, Channel, Column, C
                               Notification)
 from careboard.services import board, complaints, customers
 from careboard.services.errors import FieldError, Forbidden
+from careboard.templating import localtime
 
 
 def load_complaint_or_404(complaint_id: int) -> Complaint:
@@ -109,7 +110,8 @@ def show_complaint(complaint_id: int, *, error: str | None = None, status: int =
     return render_template("complaints/detail.html", **context), status
 
 
-def _act(complaint: Complaint, change, form):
+def _act(complaint: Complaint, change, form, said):
+    """One step of the complaint; `said(complaint)` answers it (a toast on the page it comes back to)."""
     if not form.validate_on_submit():
         return show_complaint(complaint.id, error="; ".join(e for es in form.errors.values() for e in es), status=422)
     refusal = attempt(change)
@@ -118,7 +120,7 @@ def _act(complaint: Complaint, change, form):
             "Someone else changed this complaint in the meantime. Below is how it is now; nothing was overwritten."))
     if refusal is not None:
         return show_complaint(complaint.id, error=refusal.message, status=422)
-    flash(_("Complaint #%(id)d saved.", id=complaint.id), "success")
+    say(said(load_complaint_or_404(complaint.id)))
     return redirect(url_for("complaints.show_complaint", complaint_id=complaint.id), code=303)
 
 
@@ -129,7 +131,7 @@ def advance_complaint(complaint_id: int):
     form = StepForm()
     return _act(complaint, lambda: complaints.advance(
         db.session, complaint, actor=current_user, to=form.to.data, seen_version=form.version.data, now=utcnow(),
-        s=store(), note=form.note.data, solution=form.solution.data), form)
+        s=store(), note=form.note.data, solution=form.solution.data), form, step_message)
 
 
 @bp.post("/<int:complaint_id>/second-callback")
@@ -139,7 +141,7 @@ def second_callback(complaint_id: int):
     form = SecondCallbackForm()
     return _act(complaint, lambda: complaints.second_callback(
         db.session, complaint, actor=current_user, satisfied=form.satisfied.data == "yes",
-        seen_version=form.version.data, now=utcnow(), s=store(), note=form.note.data), form)
+        seen_version=form.version.data, now=utcnow(), s=store(), note=form.note.data), form, callback_message)
 
 
 @bp.post("/<int:complaint_id>/deadline")
@@ -149,7 +151,20 @@ def change_deadline(complaint_id: int):
     form = DeadlineForm()
     return _act(complaint, lambda: complaints.change_deadline(
         db.session, complaint, actor=current_user, due=dates.local_to_utc(form.due.data, store().zone),
-        seen_version=form.version.data), form)
+        seen_version=form.version.data), form,
+        lambda c: _("Complaint #%(id)d: the deadline is now %(due)s.", id=c.id, due=localtime(c.deadline_override)))
+
+
+def step_message(complaint: Complaint) -> str:
+    """What a step did, by the step it left the complaint at."""
+    return _("Complaint #%(id)d: %(status)s.", id=complaint.id, status=complaint.status.label)
+
+
+def callback_message(complaint: Complaint) -> str:
+    """The second callback closed the complaint, or reopened it."""
+    if complaint.status == ComplaintStatus.CLOSED:
+        return _("Complaint #%(id)d closed: the customer is satisfied.", id=complaint.id)
+    return _("Complaint #%(id)d reopened: back to the department.", id=complaint.id)
 
 
 @bp.post("/notifications/<int:notification_id>/read")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -36,7 +36,7 @@ def not_in_the_future(form, field) -> None:
         raise ValidationError(_l("This date is in the future."))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(AppForm):
     """GET: no CSRF needed for reading."""
 
     class Meta:
@@ -45,7 +45,7 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Name, phone or plate"), validators=[Optional(), Length(max=100)])
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(AppForm):
     name = StringField(_l("Name"))
     mobile = StringField(_l("Mobile phone"), validators=[Length(max=40)])
     birthday = DateField(_l("Birthday"), validators=[Optional(), InRange(), not_in_the_future])
@@ -59,7 +59,7 @@ class CustomerForm(FlaskForm):
         self.aftersales_care.choices = person_choices(list(aftersales_people))
 
 
-class VehicleForm(FlaskForm):
+class VehicleForm(AppForm):
     vin = StringField(_l("VIN"), validators=[Length(max=40)])
     plate = StringField(_l("Licence plate"), validators=[Length(max=20)])
     model = StringField(_l("Model"), validators=[Length(max=80)])
@@ -71,7 +71,7 @@ class VehicleForm(FlaskForm):
                                       validators=[Optional(), InRange()])
 
 
-class SaleForm(FlaskForm):
+class SaleForm(AppForm):
     """A delivery (交车) of one of the customer's vehicles."""
 
     vehicle = SelectField(_l("Vehicle"), coerce=int)
@@ -82,7 +82,7 @@ class SaleForm(FlaskForm):
         self.vehicle.choices = vehicle_choices(list(vehicles))
 
 
-class VisitForm(FlaskForm):
+class VisitForm(AppForm):
     """A service visit (进站) of one of the customer's vehicles."""
 
     vehicle = SelectField(_l("Vehicle"), coerce=int)

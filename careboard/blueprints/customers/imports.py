@@ -12,7 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms.validators import ValidationError
 
@@ -37,7 +37,7 @@ def plain_file_name(form, field) -> None:
         raise ValidationError(_l("Upload the file itself: its name must not contain a folder or “..”."))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(AppForm):
     file = FileField(_l("Export from the dealer system (CSV or XLSX)"), validators=[
         FileRequired(_l("Choose the exported file.")),
         FileAllowed(EXTENSIONS, _l("Only CSV and XLSX files can be imported.")),
@@ -45,7 +45,7 @@ class ImportForm(FlaskForm):
     ])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """The confirmation button: carries the CSRF token."""
 
 

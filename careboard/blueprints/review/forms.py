@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from careboard.dates import InRange
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """An improvement card (PDCA) from a row of the review."""
     title = StringField(_l("What is to be improved"), validators=[DataRequired(), Length(max=200)])
     owner = SelectField(_l("Owner"), coerce=int)

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 from wtforms import SelectField, StringField
@@ -26,7 +26,7 @@ from careboard.services import reports, workbooks
 from careboard.templating import render
 
 
-class GenerateForm(FlaskForm):
+class GenerateForm(AppForm):
     """A report made (again) on demand: which kind, and the week or month it covers."""
     kind = SelectField(_l("Report"), choices=[SelectChoice(WEEKLY, _l("Weekly report")),
                                                 SelectChoice(MONTHLY, _l("Monthly report"))])

@@ -20,6 +20,8 @@ from careboard.services.errors import DomainError
 from careboard.templating import render
 
 BAR_W = 240
+# The review's sections in order (their element ids); meeting mode shows one per screen, ?section=N (from 1).
+SECTIONS = ("work", "overdue", "callbacks", "complaints", "five-s", "scores", "actions")
 
 
 def this_week() -> str:
@@ -40,6 +42,13 @@ def bars(rows: list[tuple[str, float | None]]) -> list[dict]:
             for i, (label, value) in enumerate(rows)]
 
 
+def section_arg() -> int:
+    """?section=N of meeting mode, kept within 1..len(SECTIONS): a stale or mistyped link opens the nearest
+    section instead of an empty screen."""
+    number = request.args.get("section", 1, type=int)
+    return min(max(number, 1), len(SECTIONS))
+
+
 def _people() -> list[User]:
     return db.session.scalars(select(User).where(User.active.is_(True), User.does_care_work())
                               .order_by(User.role, User.display_name)).all()
@@ -48,14 +57,26 @@ def _people() -> list[User]:
 @bp.get("/")
 @policy.supervisor
 def index():
+    """The review; ?mode=meeting is the TV's meeting mode: its own bar instead of the app's, one section per
+    screen (?section=N, so previous and next work without JavaScript too)."""
     week = week_or_404(request.args.get("week") or this_week())
     data = review.build_review(db.session, week, s=store(), now=utcnow())
     return render("review/index.html", r=data, week=week, previous=dates.shift_week(week, -1),
                   following=dates.shift_week(week, 1), meeting=request.args.get("mode") == "meeting",
+                  sections=SECTIONS, section=section_arg(),
                   area_bars=bars([(a.name, a.pass_rate) for a in data.areas]),
                   people_bars=bars([(p.person.display_name, p.on_time_rate) for p in data.people]),
                   action_form=ActionForm(people=_people()), Role=Role, Column=Column, SlaState=SlaState,
                   CallbackResult=CallbackResult, BAR_W=BAR_W)
+
+
+def back_to_actions(week: str):
+    """After the action form: its section of the review, still in meeting mode when it was sent from there."""
+    if request.form.get("mode") == "meeting":
+        url = url_for("review.index", week=week, mode="meeting", section=SECTIONS.index("actions") + 1)
+    else:
+        url = url_for("review.index", week=week, _anchor="actions")
+    return redirect(url, code=303)
 
 
 @bp.post("/actions")
@@ -65,13 +86,13 @@ def create_action():
     week = week_or_404(request.form.get("week"))
     if not form.validate_on_submit():
         flash("; ".join(e for es in form.errors.values() for e in es), "error")
-        return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
+        return back_to_actions(week)
     owner = db.session.get(User, form.owner.data) if form.owner.data else None
     with change() as outcome:
         review.create_action(db.session, actor=current_user, week=week, title=form.title.data, owner=owner,
                              due_at=dates.local_to_utc(form.due_at.data, store().zone), details=form.details.data or "")
     if outcome.refused:
         flash(outcome.refusal.text, "error")
-        return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
+        return back_to_actions(week)
     flash(_("Improvement card made; it is on the board and on next week's review."), "success")
-    return redirect(url_for("review.index", week=week, _anchor="actions"), code=303)
+    return back_to_actions(week)

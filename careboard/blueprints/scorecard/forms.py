@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from careboard.fields import AppForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -13,17 +13,16 @@ from careboard.fields import DbIntegerField
 from careboard.services import kpi_engine
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(AppForm):
     reason = TextAreaField(_l("Why is the month reopened?"), validators=[DataRequired(), Length(max=1000)])
 
 
-class FinalizeForm(FlaskForm):
+class FinalizeForm(AppForm):
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=1000)])
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(AppForm):
     definition = TextAreaField(_l("Template (JSON)"), validators=[DataRequired(), Length(max=100_000)])
-    inputs = TextAreaField(_l("Made-up figures to try it on (JSON)"), validators=[Optional(), Length(max=20_000)])
     version = DbIntegerField(validators=[Optional()])
 
 
@@ -49,7 +48,7 @@ def number(text: str | None, unit: str):
     return float(value / 100) if unit == "rate" else float(value)
 
 
-class EntriesForm(FlaskForm):
+class EntriesForm(AppForm):
     """The entered figures of one person's month: a text field per figure, named `m-<code>` (a weighted
     rate's parts `m-<code>-<part>`, a judged metric's `m-<code>-band` and `m-<code>-value`). The engine
     checks the values when they are saved, so its messages are the form's."""

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from careboard import dates, policy
 from careboard.blueprints.scorecard import bp
 from careboard.blueprints.scorecard.forms import FinalizeForm, ReopenForm, TemplateForm, entered_metrics, entries_form
+from careboard.blueprints.scorecard.whatif import rows_of as whatif_rows
+from careboard.blueprints.scorecard.whatif import whatif_form
 from careboard.blueprints.transaction import change
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
@@ -159,6 +161,8 @@ def show_person(username: str, month: str):
         return person_json(username, month[:-5])
     month = month_or_404(month)
     person = person_or_404(username)
+    if kpi.template_for(db.session, person.role) is None:     # no dead end behind the navigation's link
+        return render("scorecard/no_template.html", person=person, month=month, Role=Role)
     card = scorecard_of(person, month)
     points = kpi.trend(db.session, person, month, s=store())
     return render("scorecard/person.html", card=card, person=person, month=month, chart=chart(points),
@@ -240,21 +244,44 @@ def list_templates():
                                                        kpi.template_row(db.session, r)) for r in roles])
 
 
-@bp.route("/templates/<role>", methods=["GET", "POST"])
-@policy.director
-def edit_template(role: str):
+def care_role_or_404(role: str) -> str:
     try:
         role = Role(role).value
     except ValueError:
         abort(404)
     if Role(role) not in CARE_ROLES:                        # an account without a care role is never scored
         abort(404)
+    return role
+
+
+def template_of(text: str) -> kpi_engine.Template:
+    """The template in the editor: JSON the engine validates (DomainError naming every problem)."""
+    return kpi_engine.validate_template(_json_field(text, _("The template")))
+
+
+def what_if(template: kpi_engine.Template, formdata=None) -> dict:
+    """The what-if of a template on the figures posted (or its defaults): the form, and the computation when
+    every figure is right; nothing is computed from a field in error."""
+    form = whatif_form(template, formdata)
+    inputs = form.inputs()
+    computation = None if inputs is None else kpi_engine.compute(template, inputs)
+    return {"whatif": form, "computation": computation,
+            "rows": whatif_rows(template, computation) if computation else [],
+            "total": kpi_engine.fmt(computation.total_rounded, 1) if computation else None}
+
+
+@bp.route("/templates/<role>", methods=["GET", "POST"])
+@policy.director
+def edit_template(role: str):
+    """The template of a role: the what-if (a form built from its metrics, computed live through
+    `try_template`, or by the Compute button without JavaScript) and the template's JSON, saved here."""
+    role = care_role_or_404(role)
     row = kpi.template_row(db.session, role)
     data = kpi.template_data(db.session, role) or {"role": role, "name": "", "description": "", "metrics": []}
     form = TemplateForm(data={"definition": json.dumps(data, ensure_ascii=False, indent=2),
-                              "inputs": "{}", "version": row.version if row else None},
+                              "version": row.version if row else None},
                         formdata=None if request.method == "GET" else request.form)
-    result, error, status = None, None, 200
+    error, status, figures = None, 200, None
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -269,21 +296,51 @@ def edit_template(role: str):
             status = outcome.refusal.status
             error = _("Someone else saved this template in the meantime; nothing was saved. Reload to "
                       "see theirs.") if outcome.refusal.conflict else outcome.refusal.text
-        else:
-            try:                                      # the what-if only reads: nothing to commit or roll back
-                definition = _json_field(form.definition.data, _("The template"))
-                inputs = _json_field(form.inputs.data or "{}", _("The figures"))
-                result = kpi_engine.compute(kpi_engine.validate_template(definition), inputs).as_dict()
-            except DomainError as problem:
-                error, status = str(problem), 422
-    response = render("scorecard/template_form.html", role=Role(role), form=form, result=result, error=error,
-                      saved=row is not None)
+        figures = request.form                          # the figures typed stay as they were
+    try:                                                # the what-if only reads: nothing to commit or roll back
+        template = template_of(form.definition.data)
+    except DomainError as problem:                      # a role without a template yet has no what-if
+        template = None
+        if request.method == "POST":
+            status, error = 422, error or str(problem)
+    context = what_if(template, figures) if template else {"whatif": None, "computation": None, "rows": [],
+                                                                "total": None}
+    if template and context["computation"] is None and status == 200:
+        status = 422
+    response = render("scorecard/template_form.html", role=Role(role), form=form, error=error,
+                      saved=row is not None, **context)
     response.status_code = status
+    return response
+
+
+@bp.post("/templates/<role>/try")
+@policy.director
+def try_template(role: str):
+    """The what-if's result for htmx: the breakdown, and each field's message swapped in beside it (422 while
+    a figure is wrong). The template is the one in the editor, so a change is tried before it is saved."""
+    role = care_role_or_404(role)
+    text = request.form.get("definition")
+    if text is None:
+        text = json.dumps(kpi.template_data(db.session, role) or {}, ensure_ascii=False)
+    try:
+        template = template_of(text)
+    except DomainError as problem:
+        response = render("scorecard/_whatif_result.html", whatif=None, computation=None, rows=[],
+                          total=None, error=str(problem))
+        response.status_code = 422
+        return response
+    context = what_if(template, request.form)
+    response = render("scorecard/_whatif_result.html", error=None, oob=True, **context)
+    response.status_code = 200 if context["computation"] else 422
     return response
 
 
 def _json_field(text: str, what: str):
     try:
         return json.loads(text)
-    except ValueError as problem:
-        raise DomainError(_("%(what)s is not valid JSON: %(problem)s", what=what, problem=str(problem))) from None
+    except ValueError as problem:                     # the place, not the parser's English text
+        line, column = getattr(problem, "lineno", None), getattr(problem, "colno", None)
+        if line is None:
+            raise DomainError(_("%(what)s is not valid JSON.", what=what)) from None
+        raise DomainError(_("%(what)s is not valid JSON: look at line %(line)d, column %(column)d.",
+                            what=what, line=line, column=column)) from None

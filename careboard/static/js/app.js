@@ -23,7 +23,9 @@
 
   document.addEventListener("click", function (event) {
     var close = event.target.closest(".toast-close");
-    if (close) close.closest(".toast").remove();
+    if (!close) return;
+    event.preventDefault();                       // a toast drawn with the page closes by a link without JavaScript
+    close.closest(".toast").remove();
   });
 
   // A toast that answers a change (data-dismiss: milliseconds) goes by itself; not while it is being used.
@@ -36,6 +38,7 @@
     }, wait);
   }
   var box = document.getElementById("toasts");
+  if (box) box.querySelectorAll(".toast[data-dismiss]").forEach(dismissLater);   // drawn with the page (a 303)
   if (box && window.MutationObserver) {
     new MutationObserver(function (records) {
       records.forEach(function (record) {
@@ -85,4 +88,29 @@ document.addEventListener("click", function (event) {
     var toggle = document.getElementById("menu-toggle");
     if (event.key === "Escape" && toggle && toggle.checked) { toggle.checked = false; toggle.focus(); }
   });
+})();
+
+// A table that scrolls inside itself (every .table on a phone that is not .stacked, a .table-wrap) can be
+// scrolled from the keyboard: while it is wider than its box and holds nothing focusable, it takes the focus
+// itself (tabindex=0), and gives it up when it fits again.
+(function () {
+  "use strict";
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([data-scroll-focus])";
+  function mark(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll(".table, .table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 && !box.querySelector(FOCUSABLE);
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  if (window.htmx) window.htmx.onLoad(mark);
+  else document.addEventListener("DOMContentLoaded", function () { mark(document); });
+  window.addEventListener("load", function () { mark(document); });
+  window.addEventListener("resize", function () { mark(document); });
 })();

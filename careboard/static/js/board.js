@@ -27,6 +27,18 @@
       if (tag) etags[elt.id] = tag;
     }
   });
+  // The board's refresh says which lanes the tablet shows, and which of them it has loaded: the answer draws
+  // the changed cells of those, the heads of the others, or the whole board when a lane is new to it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id !== "board-sync") return;
+    var lanes = [], loaded = [];
+    document.querySelectorAll("#board .lane[data-lane-key]").forEach(function (lane) {
+      lanes.push(lane.dataset.laneKey);
+      if (!lane.classList.contains("pending")) loaded.push(lane.dataset.laneKey);
+    });
+    event.detail.parameters.lanes = lanes.join(".");
+    event.detail.parameters.loaded = loaded.join(".");
+  });
   // Coming back to a hidden tab: refresh at once instead of waiting for the next tick.
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {
@@ -34,10 +46,40 @@
     }
   });
 
-  // The drawer: close with its button or Escape.
+  // The drawer: opening it moves the focus to the card's title in it (keyboards and screen readers follow);
+  // closing it (its button, Escape, or Done emptying it) gives the focus back to the card that opened it.
+  var opener = null;                                 // {id: the opener's element id or its card's, elt: itself}
+
+  function openerOf(elt) {
+    var item = elt && elt.closest ? elt.closest("li[id]") : null;
+    return { elt: elt, id: item ? item.id : null };
+  }
+  function returnFocus() {
+    if (!opener) return;
+    var elt = opener.elt;
+    if (!elt || !elt.isConnected) {                  // the list was redrawn: the same card, found by its id
+      var item = opener.id && document.getElementById(opener.id);
+      elt = item && item.querySelector(".card-link");
+    }
+    opener = null;
+    if (elt && elt.isConnected) elt.focus();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var drawer = event.detail.target;
+    if (!drawer || drawer.id !== "drawer") return;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (elt && !drawer.contains(elt) && elt.isConnected) opener = openerOf(elt);
+    if (!drawer.firstElementChild) { returnFocus(); return; }
+    if (!drawer.contains(document.activeElement)) {
+      var title = drawer.querySelector(".detail-title");
+      if (title) title.focus();
+    }
+  });
   function closeDrawer() {
     var drawer = document.getElementById("drawer");
-    if (drawer) drawer.innerHTML = "";
+    if (!drawer || !drawer.firstElementChild) return;
+    drawer.innerHTML = "";
+    returnFocus();
   }
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-close-drawer]") && document.getElementById("drawer")) {
@@ -47,6 +89,21 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closeDrawer();
+  });
+
+  // Done in the drawer (the server's HX-Trigger "card-done", before its answer empties the drawer): the drawer
+  // moves on to the next card of the list the card is in (the previous one at the end of the list), or stays
+  // closed when it was the last; the list itself follows by board-changed and lets the done card go.
+  document.body.addEventListener("card-done", function (event) {
+    var id = event.detail && event.detail.card;
+    var item = id && (document.getElementById("card-" + id) || document.getElementById("mine-card-" + id));
+    if (!item || !document.getElementById("drawer")) return;
+    var next = null;
+    [item.nextElementSibling, item.previousElementSibling].forEach(function (sibling) {
+      var link = !next && sibling && sibling.querySelector(".card-link[hx-get]");
+      if (link) next = link.getAttribute("hx-get");
+    });
+    if (next) htmx.ajax("GET", next, { target: "#drawer", swap: "innerHTML" });
   });
 
   // Drag and drop.
@@ -119,6 +176,7 @@
     var button = event.target.closest(".lane-toggle");
     var board = button && button.closest("#board");
     if (!board) return;
+    event.preventDefault();                          // without JavaScript the button posts (the server folds it)
     var lane = button.closest(".lane");
     var fold = !lane.classList.contains("collapsed");
     lane.classList.toggle("collapsed", fold);
@@ -126,6 +184,10 @@
     var keys = folded(board).filter(function (key) { return key !== button.dataset.lane; });
     if (fold) keys.push(button.dataset.lane);
     keep(board, keys);
+    // A lane folded when the board was drawn came with its head only: unfolded, its cards are fetched.
+    if (!fold && lane.classList.contains("pending") && lane.dataset.src) {
+      htmx.ajax("GET", lane.dataset.src, { source: lane, target: lane, swap: "outerHTML" });
+    }
   });
 
   // The column heads stick below the header; each lane's head below them (--board-head-h).

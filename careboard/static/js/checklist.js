@@ -1,5 +1,6 @@
-// The 5S run page: a save that does not reach the server (no connection) or that the server fails on (5xx)
-// marks its item and offers a retry, so a tap is never lost silently. The item's form keeps the tapped
+// The 5S run page: a save that does not reach the server (no connection: htmx:sendError) or that the server
+// fails on (5xx: htmx:responseError) marks its item and offers a retry, so a tap is never lost silently; the
+// note names the cause, the connection only when the request did not reach the server. The item's form keeps the tapped
 // answer (or chosen photo) for the retry. A save the server refuses (4xx: not a photo, too large, a stale
 // page) is no connection failure: the server's message is the only one shown (issue 17, item 12).
 (function () {
@@ -25,7 +26,10 @@
     found.item.classList.add("save-failed");
     found.item.dataset.retryForm = found.form.classList.contains("photo-form") ? "photo" : "answer";
     var note = found.item.querySelector(".save-failed-note");
-    if (note) note.hidden = false;
+    if (!note) return;
+    var cause = event.type === "htmx:sendError" ? "network" : "server";
+    note.querySelectorAll("[data-cause]").forEach(function (span) { span.hidden = span.dataset.cause !== cause; });
+    note.hidden = false;
   }
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:responseError", failed);
