@@ -30,7 +30,16 @@ def test_a_refused_photo_shows_exactly_one_message_the_servers(browser, live_ser
     log_in(page, live_server, who)
     page.goto(f"{live_server.url}/checklist/runs/{run.id}")
     item = page.locator(".run-item").nth(0)
-    item.locator("label.tri-fail").click()
+    # The tap's save is answered and swapped in before the connection drops: its answer redraws the item (and
+    # would take away the note of the failure that follows, on a slow machine). The response event comes with
+    # the headers, before htmx swaps, so the test waits until the old item is gone from the page and htmx has
+    # settled, not only for the response (the item may show its photo box from before).
+    item.evaluate("li => { li.dataset.beforeTap = '1'; }")
+    with page.expect_response(lambda r: "/answers/" in r.url and r.request.method == "POST") as saved:
+        item.locator("label.tri-fail").click()
+    assert saved.value.status == 200
+    expect(page.locator(".run-item[data-before-tap]")).to_have_count(0)
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
     expect(item.locator(".photo-box")).to_be_visible()
     page.context.set_offline(True)                                      # a first try without a connection
     item.locator('input[type="file"]').set_input_files(str(offline_photo))
