@@ -1,7 +1,8 @@
 """The store's working calendar: when the store is open, and clocks that run only while it is.
 
 `WorkCalendar` answers "is t open" (`is_open`), "the next opening at or after t" (`next_open`), "t plus N
-opening minutes" (`add_minutes`) and "the opening time between two moments" (`open_between`). Moments are
+opening minutes" (`add_minutes`, and backwards `subtract_minutes`) and "the opening time between two moments"
+(`open_between`). Moments are
 aware datetimes (UTC in, UTC out); days are the store's, in its time zone (`StoreSettings.zone`).
 
 It is built from plain values:
@@ -194,6 +195,30 @@ class WorkCalendar:
                 return (at + left).astimezone(UTC)
             left -= span[1] - at
             at = self.next_open(span[1])
+
+    def last_open(self, moment: datetime) -> datetime:
+        """`moment` itself when the store is open just before it, else the last closing before it."""
+        start = self._local_day(moment)
+        for offset in range(SEARCH_DAYS):
+            span = self.interval(start - timedelta(days=offset))
+            if span is not None and span[0] < moment:
+                return min(moment, span[1]).astimezone(UTC)
+        raise NeverOpen(moment)
+
+    def subtract_minutes(self, moment: datetime, minutes: int | float) -> datetime:
+        """`moment` minus that many opening minutes, the clock run backwards: the inverse of `add_minutes`
+        for a moment while the store is open (a complaint "30 opening minutes ago")."""
+        if minutes < 0:
+            raise ValueError("minutes must not be negative")
+        left = timedelta(minutes=minutes)
+        at = self.last_open(moment)
+        while True:
+            span = self.interval(self._local_day(at))
+            assert span is not None and span[0] < at <= span[1]    # last_open returns such a moment
+            if at - left >= span[0]:
+                return (at - left).astimezone(UTC)
+            left -= at - span[0]
+            at = self.last_open(span[0])
 
     def open_between(self, start: datetime, end: datetime) -> timedelta:
         """How long the store is open within [start, end); zero when end is not after start."""

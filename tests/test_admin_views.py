@@ -14,7 +14,13 @@ SETTINGS = {"due_soon_hours": 2, "poll_seconds": 20, "wip_limit_todo": 0, "wip_l
             "maintenance_interval_months": 5, "maintenance_lead_days": 7, "warranty_lead_days": 30,
             "inspection_lead_days": 30, "insurance_lead_days": 45, "birthday_lead_days": 1, "holiday_lead_days": 3,
             "reminder_due_days": 3, "winback_months": 6, "callback_attempts": 3, "satisfaction_threshold": 6,
-            "rectification_days": 1, "scorecard_entry_day": 25, "holidays": ""}
+            "rectification_days": 1, "scorecard_entry_day": 25, "holidays": "",
+            "complaint_response_minutes": 30, "complaint_handoff_hours": 2, "complaint_handoff_aftersales_hours": 1,
+            "complaint_solution_hours": 24, "complaint_resolve_hours": 24, "complaint_second_callback_hours": 24,
+            "clock_complaint_response": "opening", "clock_complaint_handoff": "opening",
+            "clock_complaint_solution": "calendar", "clock_complaint_resolve": "calendar",
+            "clock_complaint_second_callback": "calendar", "clock_rectification": "opening",
+            "clock_care_cards": "opening"}
 ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings"]
 ADMIN_POSTS = ["/admin/users/new", "/admin/users/1", "/admin/users/1/active", "/admin/users/1/password",
                "/admin/settings"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from careboard.models import Card, Complaint, Notification, Role
@@ -81,6 +82,7 @@ def test_staff_cannot_move_anothers_complaint_nor_change_deadlines(client, auth,
     assert session.scalar(select(Complaint)).status == "received"
 
 
+@time_machine.travel("2026-12-08 10:00 +0800", tick=False)        # open hours: the clock runs
 def test_escalations_list_and_mark_read(client, auth, team, session):
     _logged(client, auth)
     tick_service.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
@@ -113,6 +115,7 @@ def test_complaint_pages_need_login(client, team):
     assert client.get("/complaints/new").status_code == 302
 
 
+@time_machine.travel("2026-12-08 10:00 +0800", tick=False)        # open hours: the clock runs
 def test_the_header_badge_counts_unread_escalations(client, auth, team, session):
     _logged(client, auth)
     auth.login("supervisor")

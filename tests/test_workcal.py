@@ -103,6 +103,17 @@ def test_next_open_is_open_and_nothing_earlier_is(cal, t):
     assert cal.add_minutes(t, 0) == opening
 
 
+@settings(max_examples=150, deadline=None)
+@given(calendars(), moments, minutes)
+def test_subtracting_counts_the_same_opening_minutes_backwards(cal, t, n):
+    earlier = cal.subtract_minutes(t, n)
+    assert earlier <= t
+    assert cal.open_between(earlier, t) == timedelta(minutes=n)
+    if n:
+        assert cal.is_open(earlier)                  # at an opening's start at the earliest, never in a closure
+        assert cal.add_minutes(earlier, n) == cal.last_open(t)
+
+
 @settings(max_examples=100, deadline=None)
 @given(calendars(), moments, moments)
 def test_open_between_adds_up(cal, a, b):

@@ -392,8 +392,16 @@ def _responsible(session: Session, area: ChecklistArea) -> User | None:
 
 
 def rectification_due(day: date, s: StoreSettings) -> datetime:
-    """End of the day `rectification_days` after the run's day (default: the end of the next day)."""
-    return due_at(day + timedelta(days=s.rectification_days), s.zone)
+    """End of the day `rectification_days` after the run's day (default: the end of the next day). Counting
+    opening hours (the default, clock_rectification), the days are open days: a check on the eve of a closed
+    day is put right by the end of the next day the store opens; 0 stays the check's own day."""
+    due = day
+    if s.counts_opening("clock_rectification"):
+        for _n in range(s.rectification_days):
+            due = s.calendar.next_open_day(due + timedelta(days=1))
+    else:
+        due = day + timedelta(days=s.rectification_days)
+    return due_at(due, s.zone)
 
 
 def _rectification_card(session: Session, run: ChecklistRun, area: ChecklistArea, answer: RunAnswer,

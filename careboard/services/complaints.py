@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -44,23 +44,40 @@ BOARD_COLUMN = {S.RECEIVED: Column.TODO, S.RESPONDED: Column.DOING, S.HANDED_OFF
 
 
 def deadline(complaint: Complaint, s: StoreSettings) -> datetime | None:
-    """When the current step is due; None once closed. A supervisor's override wins."""
+    """When the current step is due; None once closed. A supervisor's override wins. Each limit counts
+    opening minutes or calendar time as its clock setting says (StoreSettings.limit_end): by default the
+    response and the hand-off stop while the store is closed, the 24-hour limits run day and night."""
     status = complaint.status
     if status is S.CLOSED:
         return None
     if complaint.deadline_override is not None:
         return complaint.deadline_override
+    start, minutes, clock = _limit(complaint, s)
+    return s.limit_end(start, minutes=minutes, clock=clock)
+
+
+def _limit(complaint: Complaint, s: StoreSettings) -> tuple[datetime, int, str]:
+    """The current step's clock: when it started, its length in minutes, and its clock setting."""
+    status = complaint.status
     if status is S.RECEIVED:
-        return complaint.received_at + timedelta(minutes=s.complaint_response_minutes)
+        return complaint.received_at, s.complaint_response_minutes, "clock_complaint_response"
     if status is S.RESPONDED:
         hours = s.complaint_handoff_aftersales_hours if complaint.department == Department.AFTERSALES \
             else s.complaint_handoff_hours
-        return complaint.received_at + timedelta(hours=hours)
+        return complaint.received_at, hours * 60, "clock_complaint_handoff"
     if status is S.HANDED_OFF:
-        return complaint.handed_off_at + timedelta(hours=s.complaint_solution_hours)
+        return complaint.handed_off_at, s.complaint_solution_hours * 60, "clock_complaint_solution"
     if status is S.SOLUTION_PROPOSED:
-        return complaint.solution_at + timedelta(hours=s.complaint_resolve_hours)
-    return complaint.resolved_at + timedelta(hours=s.complaint_second_callback_hours)
+        return complaint.solution_at, s.complaint_resolve_hours * 60, "clock_complaint_resolve"
+    return complaint.resolved_at, s.complaint_second_callback_hours * 60, "clock_complaint_second_callback"
+
+
+def counts_opening_hours(complaint: Complaint, s: StoreSettings) -> bool | None:
+    """Whether the current step's limit counts only opening hours (shown beside the due time); None when no
+    limit counts: closed, or a deadline a supervisor set."""
+    if complaint.status is S.CLOSED or complaint.deadline_override is not None:
+        return None
+    return s.counts_opening(_limit(complaint, s)[2])
 
 
 def is_overdue(complaint: Complaint, now: datetime, s: StoreSettings) -> bool:
@@ -179,7 +196,7 @@ def _second_callback_card(session: Session, complaint: Complaint, card: Card, s:
     return board_service.create_card(
         session, actor=None, kind=CardKind.CALLBACK, role=Role.CS_SUPERVISOR, assignee=card.assignee,
         title=_("Second callback: %(title)s", title=card.title)[:200], details=complaint.solution or "",
-        due_at=complaint.resolved_at + timedelta(hours=s.complaint_second_callback_hours), priority=1,
+        due_at=deadline(complaint, s), priority=1,
         source="complaint_second_callback", customer_id=complaint.customer_id,
         rule_key=f"complaint:{complaint.id}:second_callback:{complaint.reopen_count}")
 
@@ -271,14 +288,17 @@ def figures(session: Session, *, start: datetime, end: datetime, s: StoreSetting
     def rate(count: int) -> float | None:
         return count / n if n else None
 
-    respond = timedelta(minutes=s.complaint_response_minutes)
-    responded = sum(1 for c in rows if c.responded_at and c.responded_at - c.received_at <= respond)
+    # In time as the complaint's own clock counts: a 21:00 complaint answered at 08:50 was answered in time.
+    def respond_by(c: Complaint) -> datetime:
+        return s.limit_end(c.received_at, minutes=s.complaint_response_minutes, clock="clock_complaint_response")
 
-    def handoff_limit(c: Complaint) -> timedelta:
-        return timedelta(hours=s.complaint_handoff_aftersales_hours if c.department == Department.AFTERSALES
-                         else s.complaint_handoff_hours)
+    def handoff_by(c: Complaint) -> datetime:
+        hours = s.complaint_handoff_aftersales_hours if c.department == Department.AFTERSALES \
+            else s.complaint_handoff_hours
+        return s.limit_end(c.received_at, minutes=hours * 60, clock="clock_complaint_handoff")
 
-    handed = sum(1 for c in rows if c.handed_off_at and c.handed_off_at - c.received_at <= handoff_limit(c))
+    responded = sum(1 for c in rows if c.responded_at and c.responded_at <= respond_by(c))
+    handed = sum(1 for c in rows if c.handed_off_at and c.handed_off_at <= handoff_by(c))
     hours = sorted((c.resolved_at - c.received_at).total_seconds() / 3600 for c in rows if c.resolved_at)
     return ComplaintFigures(
         received=n, responded_in_time_rate=rate(responded), handed_off_in_time_rate=rate(handed),

@@ -292,7 +292,11 @@ def load_complaint_demo(session: Session) -> list[str]:
     now = utcnow()
     order = [complaints.S.RESPONDED, complaints.S.HANDED_OFF, complaints.S.SOLUTION_PROPOSED, complaints.S.RESOLVED]
     for description, category, department, channel, hours_ago, steps, gap in DEMO_COMPLAINTS:
-        received = now - timedelta(hours=hours_ago)
+        # A complaint still waiting for its response counts its hours ago in opening hours, as its clock does:
+        # the overdue one is overdue and the fresh one is not at any time of day. The others wait on the
+        # 24-hour limits, which run day and night.
+        received = s.calendar.subtract_minutes(now, hours_ago * 60) if steps == 0 \
+            else now - timedelta(hours=hours_ago)
         complaint = complaints.log_complaint(session, actor=phone, channel=channel, category=category,
                                              department=department, description=description, received_at=received,
                                              s=s)

@@ -43,8 +43,10 @@ class Planned:
 
 
 def due_moment(p: Planned, s: StoreSettings, calendar: WorkCalendar):
-    """When a planned card is due: the end of its due day, or of the next open day for `open_days_only`."""
-    day = calendar.next_open_day(p.due_on) if p.open_days_only else p.due_on
+    """When a planned card is due: the end of its due day, or of the next open day for `open_days_only` while
+    care cards count opening days (clock_care_cards)."""
+    day = calendar.next_open_day(p.due_on) if p.open_days_only and s.counts_opening("clock_care_cards") \
+        else p.due_on
     return due_at(day, s.zone)
 
 

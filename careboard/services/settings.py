@@ -1,8 +1,10 @@
 """Typed store settings with defaults; stored as key/value rows (models.Setting)."""
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, fields
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -14,8 +16,8 @@ from sqlalchemy.orm import Session
 from careboard.dates import holiday_lines, local_date, parse_holidays
 from careboard.models import Column, Setting, User
 from careboard.services.errors import DomainError
-from careboard.workcal import (DEFAULT_HOURS, Day, Hours, WorkCalendar, coming_year_unknown, month_grid,
-                              package_knows)
+from careboard.workcal import (DEFAULT_HOURS, Day, Hours, NeverOpen, WorkCalendar, coming_year_unknown,
+                              month_grid, package_knows)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_KEYS = tuple(f"hours_{d}" for d in WEEKDAYS)
@@ -24,6 +26,32 @@ CLOSED_WORDS = ("closed", "休息", "-")
 HOURS_TEXT = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})$")
 # The working calendar (careboard/workcal.py): one day per line, "2026-12-31 盘点".
 DAY_LISTS = ("store_closed_days", "store_open_days", "official_holidays", "official_workdays")
+
+
+class Clock(enum.StrEnum):
+    """How a time limit counts: only while the store is open, or every hour of the day and night."""
+    OPENING = "opening"
+    CALENDAR = "calendar"
+
+
+# Each time limit's clock, with its default and why (the seeds, ../shared/seeds/, say what each limit is for).
+CLOCK_DEFAULTS: dict[str, Clock] = {
+    # "30分钟内响应": answering the customer needs someone in the store; a complaint at 21:00 is answered
+    # 30 minutes after the store opens the next morning.
+    "clock_complaint_response": Clock.OPENING,
+    # "2小时内上报传递给相关责任部门" / "一小时内下发到第一责任人": the departments work in opening hours.
+    "clock_complaint_handoff": Clock.OPENING,
+    # "24小时内拿出处理方案", "24小时内处理": a promise of a day to the customer, counted on the clock.
+    "clock_complaint_solution": Clock.CALENDAR,
+    "clock_complaint_resolve": Clock.CALENDAR,
+    # "处理完毕的24小时之内进行二次回访": the same day's promise.
+    "clock_complaint_second_callback": Clock.CALENDAR,
+    # "限时整改": a failed 5S item is put right by the staff on duty, so its days are open days.
+    "clock_rectification": Clock.OPENING,
+    # Callbacks are calls from the store: one due on a closed day falls due on the next open day. Greetings
+    # stay on the birthday or holiday itself in either case.
+    "clock_care_cards": Clock.OPENING,
+}
 
 
 @dataclass(frozen=True)
@@ -78,19 +106,41 @@ class StoreSettings:
     store_open_days: str = ""
     official_holidays: str = ""
     official_workdays: str = ""
+    # How each time limit counts (Clock; CLOCK_DEFAULTS says why each default).
+    clock_complaint_response: Clock = CLOCK_DEFAULTS["clock_complaint_response"]
+    clock_complaint_handoff: Clock = CLOCK_DEFAULTS["clock_complaint_handoff"]
+    clock_complaint_solution: Clock = CLOCK_DEFAULTS["clock_complaint_solution"]
+    clock_complaint_resolve: Clock = CLOCK_DEFAULTS["clock_complaint_resolve"]
+    clock_complaint_second_callback: Clock = CLOCK_DEFAULTS["clock_complaint_second_callback"]
+    clock_rectification: Clock = CLOCK_DEFAULTS["clock_rectification"]
+    clock_care_cards: Clock = CLOCK_DEFAULTS["clock_care_cards"]
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
+    @cached_property
     def calendar(self) -> WorkCalendar:
-        """The store's working calendar (stored values were validated by save())."""
+        """The store's working calendar (stored values were validated by save()); built once per settings."""
         days = {name: holiday_lines(getattr(self, name))[0] for name in DAY_LISTS}
         return WorkCalendar.build(
             self.zone, week=[parse_hours(getattr(self, key)) for key in HOURS_KEYS],
             closed_days=[d for d, _n in days["store_closed_days"]], open_days=[d for d, _n in days["store_open_days"]],
             holidays=days["official_holidays"], workdays=days["official_workdays"])
+
+    def limit_end(self, start: datetime, *, minutes: int | float, clock: str) -> datetime:
+        """`start` plus a time limit of `minutes`, counted as the setting `clock` (a CLOCK_DEFAULTS key) says:
+        opening minutes stop while the store is closed; calendar minutes run day and night. A calendar with
+        no opening at all (every day closed for years) counts calendar time rather than never."""
+        if getattr(self, clock) is Clock.OPENING:
+            try:
+                return self.calendar.add_minutes(start, minutes)
+            except NeverOpen:
+                pass
+        return start + timedelta(minutes=minutes)
+
+    def counts_opening(self, clock: str) -> bool:
+        return getattr(self, clock) is Clock.OPENING
 
     @property
     def due_soon(self) -> timedelta:
@@ -146,6 +196,9 @@ def load(session: Session) -> StoreSettings:
     for key in ("holidays", *HOURS_KEYS, *DAY_LISTS):
         if raw.get(key):
             values[key] = raw[key]
+    for key in CLOCK_DEFAULTS:
+        if raw.get(key) in {c.value for c in Clock}:
+            values[key] = Clock(raw[key])
     return StoreSettings(**values)
 
 
@@ -227,6 +280,13 @@ def save(session: Session, *, actor: User, **changes) -> StoreSettings:
             text = (changes.pop(key) or "").strip()
             parse_day_list(text, official=key.startswith("official_"))
             values[key] = text
+    for key in CLOCK_DEFAULTS:
+        if key in changes:
+            value = changes.pop(key)
+            if value not in {c.value for c in Clock}:
+                raise DomainError(_("A time limit counts opening hours or calendar time, not “%(value)s”.",
+                                    value=value))
+            values[key] = str(Clock(value))
     for key, value in changes.items():
         if key not in INTEGER_RANGES:
             raise DomainError(_("Unknown setting: %(name)s", name=key))

@@ -62,6 +62,17 @@ class Checked:
             raise ValidationError(str(error)) from None
 
 
+OPENING_HOURS_ONLY = _l("Opening hours only")
+CALENDAR_TIME = _l("Calendar time, day and night")
+
+
+def ClockField(label, opening=OPENING_HOURS_ONLY, calendar=CALENDAR_TIME) -> SelectField:  # noqa: N802 - a field
+    """How a time limit counts: opening hours (stops while the store is closed) or calendar time."""
+    return SelectField(label, choices=[SelectChoice(settings.Clock.OPENING.value, opening),
+                                       SelectChoice(settings.Clock.CALENDAR.value, calendar)],
+                       validators=[InputRequired()])
+
+
 class SettingsForm(AppForm):
     store_name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=120)])
     timezone = SelectField(_l("Time zone"))
@@ -109,6 +120,28 @@ class SettingsForm(AppForm):
                                        validators=[InputRequired(), NumberRange(1, 28)])
     holidays = TextAreaField(_l("Holidays (one per line: 2026-10-01 国庆节; empty: the built-in list)"))
 
+    complaint_response_minutes = IntegerField(_l("Complaint: first response within, minutes"),
+                                              validators=[InputRequired(), NumberRange(1, 1440)])
+    complaint_handoff_hours = IntegerField(_l("Complaint: handed to the department within, hours"),
+                                           validators=[InputRequired(), NumberRange(1, 72)])
+    complaint_handoff_aftersales_hours = IntegerField(_l("Complaint: handed to after-sales within, hours"),
+                                                      validators=[InputRequired(), NumberRange(1, 72)])
+    complaint_solution_hours = IntegerField(_l("Complaint: a solution within, hours after the hand-off"),
+                                            validators=[InputRequired(), NumberRange(1, 240)])
+    complaint_resolve_hours = IntegerField(_l("Complaint: resolved within, hours after the solution"),
+                                           validators=[InputRequired(), NumberRange(1, 240)])
+    complaint_second_callback_hours = IntegerField(_l("Complaint: second callback within, hours after resolving"),
+                                                   validators=[InputRequired(), NumberRange(1, 240)])
+    clock_complaint_response = ClockField(_l("The first response counts"))
+    clock_complaint_handoff = ClockField(_l("The hand-off counts"))
+    clock_complaint_solution = ClockField(_l("The solution counts"))
+    clock_complaint_resolve = ClockField(_l("Resolving counts"))
+    clock_complaint_second_callback = ClockField(_l("The second callback counts"))
+    clock_rectification = ClockField(_l("The rectification days count"), opening=_l("Open days only"),
+                                     calendar=_l("Every day"))
+    clock_care_cards = ClockField(_l("A callback due on a closed day"), opening=_l("falls due on the next open day"),
+                                  calendar=_l("stays due on its own day"))
+
     hours_mon = StringField(_l("Monday"), validators=[Length(max=20), Checked(settings.parse_hours)])
     hours_tue = StringField(_l("Tuesday"), validators=[Length(max=20), Checked(settings.parse_hours)])
     hours_wed = StringField(_l("Wednesday"), validators=[Length(max=20), Checked(settings.parse_hours)])
@@ -132,7 +165,10 @@ class SettingsForm(AppForm):
                 "maintenance_interval_months", "maintenance_lead_days", "warranty_lead_days", "inspection_lead_days",
                 "insurance_lead_days", "birthday_lead_days", "holiday_lead_days", "reminder_due_days",
                 "winback_months", "callback_attempts", "satisfaction_threshold", "holidays", "rectification_days",
-                "scorecard_entry_day", *settings.HOURS_KEYS, *settings.DAY_LISTS)
+                "scorecard_entry_day", *settings.HOURS_KEYS, *settings.DAY_LISTS,
+                "complaint_response_minutes", "complaint_handoff_hours", "complaint_handoff_aftersales_hours",
+                "complaint_solution_hours", "complaint_resolve_hours", "complaint_second_callback_hours",
+                *settings.CLOCK_DEFAULTS)
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in self.SETTINGS}

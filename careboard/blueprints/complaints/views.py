@@ -99,7 +99,8 @@ def show_complaint(complaint_id: int, *, error: str | None = None, status: int =
     context = dict(
         complaint=complaint, card=card, steps=complaints.steps_of(db.session, complaint),
         due=complaints.deadline(complaint, store()), overdue=complaints.is_overdue(complaint, utcnow(), store()),
-        current=current, next_status=nxt, error=error,
+        opening_clock=complaints.counts_opening_hours(complaint, store()), current=current, next_status=nxt,
+        error=error,
         may_move=policy.can_move_complaint(current_user, card), may_close=policy.can_close_complaint(current_user),
         step_form=StepForm(data={"to": nxt.value if nxt else "", "version": complaint.version}, formdata=None),
         callback_form=SecondCallbackForm(data={"version": complaint.version}, formdata=None),
