@@ -67,6 +67,9 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         for line in report.lines():
             click.echo(line)
+        sent = runner.send_robot_messages(app)
+        if sent:
+            click.echo(f"chat robots: {sent} messages tried")
 
     @app.cli.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))

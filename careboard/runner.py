@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from careboard import dates
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
+from careboard.services import robots
 from careboard.services.settings import StoreSettings
 from careboard.services.tick import TickReport, claim_tick, tick
 
@@ -63,7 +64,29 @@ def run_claimed_tick(app: Flask, interval: int | None) -> TickReport | None:
             app.logger.info("automatic tick created %d cards", len(report.created))
         for row in report.skipped_rows:
             app.logger.warning("automatic tick: %s", row.line())
+        send_robot_messages(app)
         return report
+
+
+def send_robot_messages(app: Flask, *, limit: int = 50) -> int:
+    """Send what the chat robots' outbox holds that is due, one message per commit (services/robots.py),
+    after the tick's own commit and never inside a request. Returns how many were tried."""
+    tried = 0
+    with app.app_context():
+        while tried < limit:
+            try:
+                message = robots.deliver_one(db.session, now=utcnow())
+                db.session.commit()
+            except (IntegrityError, OperationalError) as error:
+                db.session.rollback()
+                app.logger.warning("robot messages not sent now: %s", error)
+                break
+            if message is None:
+                break
+            tried += 1
+            if message.last_error:
+                app.logger.warning("robot %s: %s", message.robot_id, message.last_error)
+    return tried
 
 
 def parse_now(text: str | None, settings: StoreSettings) -> datetime:

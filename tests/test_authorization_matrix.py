@@ -108,6 +108,12 @@ EXPECTED = {
     "admin.reset_password": ADMIN,
     "admin.set_user_active": ADMIN,
     "admin.edit_settings": ADMIN,
+    "admin.list_robots": ADMIN,
+    "admin.edit_robot": ADMIN,
+    "admin.save_robot": ADMIN,
+    "admin.test_robot": ADMIN,
+    "admin.retry_robot": ADMIN,
+    "admin.delete_robot": ADMIN,
 }
 
 ARGUMENTS = {"month": "2026-11", "username": "sales1", "role": "sales_care", "code": "callback_completion",

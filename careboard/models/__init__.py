@@ -11,10 +11,12 @@ from careboard.models.imports import ImportJob, JobPhase, JobStatus
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
+from careboard.models.robots import MessageStatus, Robot, RobotKind, RobotMessage, Topic
 from careboard.models.settings import RuleState, Setting
 from careboard.models.users import CARE_ROLES, Level, LoginSession, Role, User
 
-__all__ = ["RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
+__all__ = ["MessageStatus", "Robot", "RobotKind", "RobotMessage", "Topic",
+           "RateLimitCounter", "KpiEntry", "KpiMonth", "KpiMonthEvent", "KpiScore", "KpiTemplate", "Report",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard import policy
 from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Customer, Department,
-                              Level, Notification, Role, User, Vehicle)
+                              Level, Notification, Role, Topic, User, Vehicle)
 from careboard.services import board as board_service
-from careboard.services import customers
+from careboard.services import customers, robots
 from careboard.services.assigner import open_load
 from careboard.services.errors import Conflict, DomainError, FieldError, FollowsComplaint, Forbidden, IllegalStep
 from careboard.services.settings import StoreSettings
@@ -252,7 +252,19 @@ def escalate(session: Session, *, now: datetime, s: StoreSettings) -> list[Compl
         text = _("Complaint #%(id)d is overdue at “%(step)s”.", id=complaint.id, step=complaint.status.label)
         session.add_all([Notification(user_id=uid, complaint_id=complaint.id, text=text[:300], created_at=now)
                          for uid in bosses])
+        robots.enqueue(session, topic=Topic.ESCALATION, text=_chat_text(session, complaint), now=now,
+                       role=Role.CS_SUPERVISOR)
     return late
+
+
+def _chat_text(session: Session, complaint: Complaint) -> str:
+    """The escalation as the department's chat reads it: a masked phone at most, and a link back."""
+    customer = session.get(Customer, complaint.customer_id) if complaint.customer_id else None
+    title = _card(session, complaint).title
+    who = customers.mask_mobile(customer.mobile) if customer and customer.mobile else _("no customer given")
+    return _("Complaint #%(id)d “%(title)s” is overdue at “%(step)s” · customer %(who)s · %(link)s",
+             id=complaint.id, title=title[:80], step=complaint.status.label, who=who,
+             link=robots.link(f"/complaints/{complaint.id}"))
 
 
 def unread_notifications(user: User):

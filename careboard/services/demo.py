@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from careboard import dates, policy
 from careboard.dates import birthday_in
 from careboard.dbtypes import utcnow
-from careboard.models import Card, ChecklistRun, Complaint, Customer, KpiEntry, Level, Result, Role, Setting, User
-from careboard.services import accounts, board, checklist, complaints, customers, kpi, kpi_engine, planning, settings
+from careboard.models import (Card, ChecklistRun, Complaint, Customer, KpiEntry, Level, Result, Robot, RobotKind, Role,
+                              Setting, User)
+from careboard.services import (accounts, board, checklist, complaints, customers, kpi, kpi_engine, planning, robots,
+                                settings)
 from careboard.services import tick as tick_service
 from careboard.services.errors import DomainError
 
@@ -78,6 +80,7 @@ def load_demo(session: Session, *, force: bool = False) -> list[str]:
     created += load_complaint_demo(session)
     created += load_checklist_demo(session)
     created += load_scorecard_demo(session)
+    created += load_robot_demo(session)
     report = tick_service.tick(session, now=utcnow())
     if report.created:
         created.append(f"{len(report.created)} cards from the care rules (tick)")
@@ -261,6 +264,20 @@ def load_customer_demo(session: Session, *, today=None, count: int = DEMO_CUSTOM
             day += timedelta(days=rng.randint(90, 200))
     session.flush()
     return [f"{count} demo customers with {sales} deliveries and {visits} service visits"]
+
+
+def load_robot_demo(session: Session) -> list[str]:
+    """One enterprise WeChat robot, switched off and with a made-up key, so the admin sees how a robot is set
+    up; it never sends (nothing is sent to a robot that is off). Skipped when a robot exists."""
+    if session.scalar(select(Robot.id).limit(1)) is not None:
+        return []
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    if admin is None:
+        return []
+    robots.save_robot(session, actor=admin, values=robots.RobotValues(
+        name="客服部群（示例，未启用）", kind=RobotKind.WECOM.value, role=None, secret=None, active=False,
+        webhook="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo-0000-not-a-real-key"))
+    return ["1 demo chat robot (switched off)"]
 
 
 # (description, category, department, channel, hours ago received, steps taken, hours between steps)

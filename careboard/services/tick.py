@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from careboard.dates import day_bounds, local_date
 from careboard.dbtypes import utcnow
-from careboard.models import Card, Level, Notification, RuleState, User
-from careboard.services import board_sync, care_rules, checklist, complaints, reports
+from careboard.models import Card, Level, Notification, RuleState, Topic, User
+from careboard.models.reports import WEEKLY
+from careboard.services import board_sync, care_rules, checklist, complaints, reports, robots
 from careboard.services import settings as settings_service
 from careboard.services.care_rules import SkippedRow, read_state, write_state
 from careboard.services.planning import Planned, chunks, create_planned
@@ -80,7 +82,13 @@ def tick(session: Session, *, now: datetime) -> TickReport:
     report.escalated = complaints.escalate(session, now=now, s=s)
     report.skipped_rows = care_rules.out_of_range_rows(session, s)
     notify_skipped(session, report.skipped_rows, now=now, s=s)
-    reports.ensure_due_reports(session, now=now, s=s)           # the Monday and the monthly report, once each
+    made = reports.ensure_due_reports(session, now=now, s=s)    # the Monday and the monthly report, once each
+    for report_row in made:
+        if report_row.kind == WEEKLY:
+            robots.enqueue(session, topic=Topic.WEEKLY, now=now, dedupe=f"weekly:{report_row.period}",
+                           text=_("The weekly report of %(period)s is ready: %(link)s", period=report_row.period,
+                                  link=robots.link("/review/reports")))
+    robots.plan_digests(session, now=now, s=s)                  # the morning digest, once a store day
     board_sync.prune(session, now)                              # the tablets' change log keeps a day
     write_state(session, "days_done", today.isoformat())
     write_state(session, "last_tick_at", now.isoformat())

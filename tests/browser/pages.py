@@ -22,7 +22,7 @@ from sqlalchemy import select
 from careboard import dates
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
-from careboard.models import Card, ChecklistArea, ChecklistRun, Complaint, Customer, Role, User, Vehicle
+from careboard.models import Card, ChecklistArea, ChecklistRun, Complaint, Customer, Robot, Role, User, Vehicle
 from careboard.models.cards import CardKind
 from careboard.models.imports import ImportJob
 from careboard.models.reports import Report
@@ -74,6 +74,7 @@ def _candidates(username: str) -> dict[str, list]:
         "role": [Role.SALES_CARE.value, Role.CS_SUPERVISOR.value],
         "code": list(dict.fromkeys([*(m.code for m in measured), *(m.measure for m in measured if m.measure)])),
         "key": [f"user-{user.id}", f"role-{user.role.value}"],      # a board's lane: a fragment, not a page
+        "robot_id": session.scalars(select(Robot.id).order_by(Robot.id).limit(1)).all(),   # the demo's robot
     }
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from careboard.blueprints.admin import views  # noqa: E402,F401
+from careboard.blueprints.admin import robots, views  # noqa: E402,F401

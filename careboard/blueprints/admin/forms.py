@@ -2,7 +2,7 @@ from functools import partial
 
 from flask_babel import lazy_gettext as _l
 from careboard.fields import AppForm
-from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
@@ -10,7 +10,7 @@ from careboard.services import settings
 from careboard.services.errors import DomainError
 
 from careboard.i18n import LANGUAGE_NAMES
-from careboard.models import Level, Role
+from careboard.models import Level, RobotKind, Role
 
 
 def role_choices():
@@ -181,3 +181,29 @@ class SettingsForm(AppForm):
             return                                         # the bad field says so itself
         if not any(week):
             raise ValidationError(_l("The store must open on at least one weekday."))
+
+
+def robot_role_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _l("The whole department"))] + [SelectChoice(r.value, r.label) for r in Role
+                                                              if r is not Role.NONE]
+
+
+class RobotForm(AppForm):
+    """A chat robot. The webhook address and the secret are never filled in from the stored ones: empty keeps
+    them."""
+    name = StringField(_l("Name (e.g. the chat group's)"), validators=[DataRequired(), Length(max=80)])
+    kind = SelectField(_l("Kind"), choices=lambda: [SelectChoice(k.value, k.label) for k in RobotKind])
+    webhook = StringField(_l("Webhook address"), validators=[Length(max=500)])
+    secret = PasswordField(_l("DingTalk signing secret (加签, starts with SEC)"), validators=[Length(max=200)])
+    clear_secret = BooleanField(_l("Remove the stored secret"))
+    role = SelectField(_l("Whose work it reports"), choices=robot_role_choices)
+    send_escalations = BooleanField(_l("Complaint escalations, as they happen"), default=True)
+    send_digest = BooleanField(_l("Morning digest at opening time"), default=True)
+    send_weekly = BooleanField(_l("The weekly report, when it is made"), default=True)
+    active = BooleanField(_l("Switched on"), default=True)
+    version = HiddenField()
+
+
+class RobotActionForm(AppForm):
+    """Test, retry or delete: the CSRF token and the version seen."""
+    version = HiddenField()
