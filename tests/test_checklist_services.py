@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
-                              RunAnswer)
+from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, NoticeKind, Notification,
+                              PhotoLink, Result, Role, RunAnswer)
 from careboard.services import board, checklist, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import Conflict, DomainError, Forbidden, Incomplete
@@ -351,7 +351,6 @@ def test_a_calendar_days_rating(run_id, passed, failed, expected):
 
 
 def test_a_rectification_sent_back_or_verified_rings_the_responsible_person(session, team):
-    from careboard.models import NoticeKind, Notification
     card, answer = _rectification(session, team)
     delivery, supervisor = team["delivery"], team["supervisor"]
     checklist.add_after_photo(session, card, answer, actor=delivery, **a_photo((0, 200, 0)))

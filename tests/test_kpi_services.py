@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard import dates
-from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, Role
+from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, NoticeKind, Notification, Role
 from careboard.services import board, checklist, complaints, kpi, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import Conflict, DomainError, Forbidden, InputError, MonthClosed, TemplateError
@@ -266,7 +266,6 @@ def test_month_bounds_are_in_the_store_time_zone(session):
 
 
 def test_finalizing_and_reopening_ring_the_people_scored(session, team):
-    from careboard.models import NoticeKind, Notification
     s = settings.load(session)
     kpi.finalize(session, actor=team["director"], month=MONTH, s=s)
     kpi.reopen(session, actor=team["director"], month=MONTH, reason="排名更正")

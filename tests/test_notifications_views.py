@@ -4,6 +4,9 @@ is a 404 and changes nothing), log-in required, and every write refused without 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+import time_machine
 
 from sqlalchemy import event, select
 
@@ -144,3 +147,16 @@ def test_writes_without_the_csrf_token_are_refused(app_config, people, session):
         assert client.post("/notifications/read-all", data={"csrf_token": token}).status_code == 303
         db.session.expire_all()
         assert db.session.get(Notification, notice.id).read_at is not None
+
+
+def test_the_bells_poll_is_no_activity(client, auth, people, app):
+    """A tablet left on a page keeps polling its bell: that does not keep it logged in."""
+    idle = app.config["IDLE_LOGOUT_MINUTES"]
+    with time_machine.travel("2026-11-25 09:00 +0800", tick=False) as traveller:
+        auth.login("sales1")
+        html = client.get("/board/mine").get_data(as_text=True)
+        assert re.search(r'id="bell-count"[^>]*X-CareBoard-Poll', html, re.S)
+        for _ in range(3):
+            traveller.shift(timedelta(minutes=idle / 2))
+            response = client.get("/notifications/bell", headers={**HX, "X-CareBoard-Poll": "1"})
+        assert "HX-Redirect" in response.headers
