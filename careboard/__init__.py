@@ -9,7 +9,8 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from careboard import auth_session, cli, errors, i18n, policy, runner, security, templating
-from careboard.blueprints import admin, auth, board, checklist, complaints, customers, main, review, scorecard
+from careboard.blueprints import (admin, auth, board, checklist, complaints, customers, main, notifications, review,
+                                  scorecard)
 from careboard.config import VERSION, Config, ProductionConfig, check_production, database_uri, load_environment
 from careboard.extensions import babel, compress, csrf, db, htmx, limiter, login, migrate
 from careboard.urls import IdConverter, refuse_nul_bytes
@@ -54,7 +55,7 @@ def create_app(config: type = None) -> Flask:
     app.url_map.converters["int"] = IdConverter               # ids beyond 2**31 - 1: 404, not an overflow
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)   # before every other hook
     for bp in (auth.bp, main.bp, board.bp, customers.bp, complaints.bp, checklist.bp, scorecard.bp,
-               review.bp, admin.bp):
+               review.bp, admin.bp, notifications.bp):
         app.register_blueprint(bp)
 
     cli.init_app(app)

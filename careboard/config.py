@@ -46,6 +46,8 @@ class Config:
     IMPORT_MAX_CELL_CHARS = 2_000                        # characters of one cell
     IMPORT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024    # an XLSX's parts together, unpacked
     IMPORT_MAX_RATIO = 100                               # unpacked / packed size of one XLSX part (zip bombs)
+    NOTIFICATION_POLL_SECONDS = 30                       # how often the bell asks for its count
+    CAREBOARD_NOTIFY_IMPORT_AFTER_SECONDS = 10           # an import job that ran this long rings its uploader's bell
     IMPORT_IN_BACKGROUND = True                          # False: the upload runs the import in the request
     PHOTO_MAX_DECODED_BYTES = 200 * 1024 * 1024          # memory one photo may take decoded and scaled down
     # Flask-Compress: the app compresses its own answers, under `make run`, `make dev` and gunicorn alike (behind

@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from careboard import i18n, policy
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.lru import LruCache
-from careboard.models import CallbackResult, Column, Level, Notification, Priority, Role
+from careboard.models import CallbackResult, Column, Level, Priority, Role
+from careboard.services import notifications
 from careboard.services.board import completion_mode, overdue_count
 from careboard.services.care_rules import rule_label
 from careboard.services.settings import unknown_coming_year
@@ -123,14 +123,13 @@ def overdue_badge(oob: bool = False) -> Markup:
     return Markup(render_template("board/_overdue_badge.html", count=count, oob=oob))
 
 
-def escalation_badge() -> Markup:
-    """Supervisors and the director: their unread escalation notices, linking to the complaints page."""
-    if not current_user.is_authenticated or not policy.can_close_complaint(current_user) \
-            or not allowed("complaints.index"):
+def bell() -> Markup:
+    """The header's bell: this person's unread notifications (escalations among them), a panel of the latest."""
+    if not current_user.is_authenticated or not allowed("notifications.index"):
         return Markup("")
-    count = db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-    return Markup(render_template("complaints/_badge.html", count=count)) if count else Markup("")
+    return Markup(render_template("notifications/_bell_menu.html",
+                                  count=notifications.unread_count(db.session, current_user),
+                                  poll_seconds=current_app.config["NOTIFICATION_POLL_SECONDS"]))
 
 
 def calendar_notice() -> Markup:
@@ -147,7 +146,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(allowed=allowed, completion_mode=completion_mode, policy=policy, Level=Level,
                                  Role=Role, Column=Column,
                                  Priority=Priority, CallbackResult=CallbackResult, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
-                                 overdue_badge=overdue_badge, escalation_badge=escalation_badge,
+                                 overdue_badge=overdue_badge, bell=bell,
+                                 notifications_describe=notifications.describe,
                                  calendar_notice=calendar_notice,
                                  rule_label=rule_label, board_card=board_card)
 

@@ -63,6 +63,13 @@ EXPECTED = {
     "complaints.second_callback": STAFF,
     "complaints.change_deadline": SUPERVISOR,
     "complaints.read_notification": SUPERVISOR,
+    # notifications: everyone their own bell, list and choices
+    "notifications.index": STAFF,
+    "notifications.bell": STAFF,
+    "notifications.open_notice": STAFF,
+    "notifications.read_notice": STAFF,
+    "notifications.read_all": STAFF,
+    "notifications.preferences": STAFF,
     # 5S: inspectors and the responsible staff; areas and verification are the supervisors'
     "checklist.index": STAFF,
     "checklist.history": STAFF,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, PhotoLink, Result, Role,
-                              RunAnswer)
+from careboard.models import (Card, CardKind, ChecklistArea, ChecklistRun, Column, Level, NoticeKind, Notification,
+                              PhotoLink, Result, Role, RunAnswer)
 from careboard.services import board, checklist, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import Conflict, DomainError, Forbidden, Incomplete
@@ -348,3 +348,22 @@ def test_a_days_rating_at_the_thresholds(pass_rate, expected):
 ])
 def test_a_calendar_days_rating(run_id, passed, failed, expected):
     assert checklist.RunDay(day=date(2026, 11, 2), run_id=run_id, passed=passed, failed=failed).rating == expected
+
+
+def test_a_rectification_sent_back_or_verified_rings_the_responsible_person(session, team):
+    card, answer = _rectification(session, team)
+    delivery, supervisor = team["delivery"], team["supervisor"]
+    checklist.add_after_photo(session, card, answer, actor=delivery, **a_photo((0, 200, 0)))
+    checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version, note="")
+    checklist.send_back(session, card, answer, actor=supervisor, seen_version=card.version, reason="轮毂还有灰")
+    checklist.complete_rectification(session, card, answer, actor=delivery, seen_version=card.version, note="")
+    checklist.verify_rectification(session, card, actor=supervisor, seen_version=card.version)
+    session.commit()
+    kinds = session.scalars(select(Notification.kind).where(Notification.user_id == delivery.id)
+                            .order_by(Notification.id)).all()
+    # its sending back is one notice (not also "a comment on your card"), then its verification
+    assert kinds == [NoticeKind.RECTIFICATION_SENT_BACK, NoticeKind.RECTIFICATION_VERIFIED]
+    sent_back = session.scalar(select(Notification).where(Notification.kind == NoticeKind.RECTIFICATION_SENT_BACK))
+    assert sent_back.params["excerpt"] == "轮毂还有灰" and sent_back.card_id == card.id
+    assert session.scalars(select(Notification).where(Notification.user_id == supervisor.id, Notification.kind.in_(
+        (NoticeKind.RECTIFICATION_SENT_BACK, NoticeKind.RECTIFICATION_VERIFIED)))).all() == []      # his own acts

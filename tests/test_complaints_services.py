@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from careboard.models import Card, Complaint, ComplaintStep, Level, Notification, Role
-from careboard.services import complaints, settings
+from careboard.models import Card, Complaint, ComplaintStep, Level, NoticeKind, Notification, Role
+from careboard.services import complaints, notifications, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import Conflict, DomainError, Forbidden, IllegalStep
 from tests.factories import make_user
@@ -157,14 +157,15 @@ def test_escalation_is_raised_once_per_step_by_tick(session, team):
     session.commit()
     assert [x.id for x in report.escalated] == [c.id]
     assert "escalated 1 overdue complaints" in report.lines()
-    notices = session.scalars(select(Notification)).all()
+    escalations = select(Notification).where(Notification.kind == NoticeKind.COMPLAINT_ESCALATED)
+    notices = session.scalars(escalations).all()
     assert sorted(n.user_id for n in notices) == sorted([team["director"].id, team["supervisor"].id])
     assert tick_service.tick(session, now=T0 + timedelta(minutes=45)).escalated == []      # not again
     session.commit()
     step(session, team, c, S.RESPONDED, at=T0 + timedelta(minutes=50))
     assert tick_service.tick(session, now=T0 + timedelta(hours=3)).escalated == [c]        # the next step, once
     session.commit()
-    assert session.scalar(select(func.count(Notification.id))) == 4
+    assert len(session.scalars(escalations).all()) == 4
 
 
 def test_a_changed_deadline_moves_the_clock(session, team):
@@ -182,14 +183,15 @@ def test_notifications_are_read_per_person(session, team):
     c = log(session, team)
     tick_service.tick(session, now=T0 + timedelta(hours=1))
     session.commit()
-    mine = session.scalars(complaints.unread_notifications(team["supervisor"])).all()
+    mine = session.scalars(notifications.unread_notifications(team["supervisor"], NoticeKind.COMPLAINT_ESCALATED)).all()
     assert len(mine) == 1 and mine[0].complaint_id == c.id
     with pytest.raises(Forbidden):
-        complaints.mark_read(session, mine[0], user=team["director"], now=T0)
-    complaints.mark_read(session, mine[0], user=team["supervisor"], now=T0 + timedelta(hours=2))
+        notifications.mark_read(session, mine[0], user=team["director"], now=T0)
+    notifications.mark_read(session, mine[0], user=team["supervisor"], now=T0 + timedelta(hours=2))
     session.commit()
-    assert session.scalars(complaints.unread_notifications(team["supervisor"])).all() == []
-    assert len(session.scalars(complaints.unread_notifications(team["director"])).all()) == 1
+    escalated = NoticeKind.COMPLAINT_ESCALATED
+    assert session.scalars(notifications.unread_notifications(team["supervisor"], escalated)).all() == []
+    assert len(session.scalars(notifications.unread_notifications(team["director"], escalated)).all()) == 1
 
 
 def test_the_months_figures_computed_by_hand(session, team):

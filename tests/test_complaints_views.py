@@ -1,13 +1,15 @@
 """Complaint pages: intake onto the board, the steps over HTTP, refusals, escalations, the printable form."""
 from __future__ import annotations
 
+import re
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from careboard.models import Card, Complaint, Notification, Role
+from careboard.models import Card, Complaint, NoticeKind, Notification, Role
 from careboard.services import tick as tick_service
 from tests.factories import make_customer, make_user
 
@@ -115,18 +117,24 @@ def test_complaint_pages_need_login(client, team):
     assert client.get("/complaints/new").status_code == 302
 
 
+def _bell_count(html: str) -> int:
+    return int(re.search(r'id="bell-count"[^>]*data-count="(\d+)"', html, re.S).group(1))
+
+
 @time_machine.travel("2026-12-08 10:00 +0800", tick=False)        # open hours: the clock runs
-def test_the_header_badge_counts_unread_escalations(client, auth, team, session):
+def test_the_header_bell_counts_unread_escalations(client, auth, team, session):
     _logged(client, auth)
     auth.login("supervisor")
-    assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)
+    assert _bell_count(client.get("/complaints/").get_data(as_text=True)) == 0
     tick_service.tick(session, now=datetime.now(UTC) + timedelta(hours=1))
     session.commit()
-    html = client.get("/complaints/").get_data(as_text=True)
-    assert 'id="escalation-badge"' in html and "<strong>1</strong>" in html.split('id="escalation-badge"')[1][:300]
+    unread = session.scalars(select(Notification).where(Notification.user_id == team["supervisor"].id,
+                                                        Notification.read_at.is_(None))).all()
+    assert NoticeKind.COMPLAINT_ESCALATED in {n.kind for n in unread}        # with the week's reports
+    assert _bell_count(client.get("/complaints/").get_data(as_text=True)) == len(unread)
     auth.logout()
     auth.login("sales1")
-    assert 'id="escalation-badge"' not in client.get("/complaints/").get_data(as_text=True)
+    assert _bell_count(client.get("/complaints/").get_data(as_text=True)) == 0
 
 
 def test_the_complaint_card_links_to_its_complaint(client, auth, team, session):

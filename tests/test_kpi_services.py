@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard import dates
-from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, Role
+from careboard.models import Card, KpiEntry, KpiMonthEvent, KpiScore, KpiTemplate, Level, NoticeKind, Notification, Role
 from careboard.services import board, checklist, complaints, kpi, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import Conflict, DomainError, Forbidden, InputError, MonthClosed, TemplateError
@@ -263,3 +263,17 @@ def test_month_bounds_are_in_the_store_time_zone(session):
     start, end = dates.month_bounds("2026-12", settings.load(session).zone)
     assert start == at("2026-12-01T00:00") and end == at("2027-01-01T00:00")
     assert dates.month_days("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+
+
+def test_finalizing_and_reopening_ring_the_people_scored(session, team):
+    s = settings.load(session)
+    kpi.finalize(session, actor=team["director"], month=MONTH, s=s)
+    kpi.reopen(session, actor=team["director"], month=MONTH, reason="排名更正")
+    session.commit()
+    def told(kind):
+        return sorted(session.scalars(select(Notification.user_id).where(Notification.kind == kind)))
+    scored = sorted(p.id for p in kpi.scorable_people(session) if p.id != team["director"].id)
+    assert told(NoticeKind.SCORECARD_FINALIZED) == told(NoticeKind.SCORECARD_REOPENED) == scored
+    notice = session.scalar(select(Notification).where(Notification.user_id == team["sales1"].id,
+                                                       Notification.kind == NoticeKind.SCORECARD_REOPENED))
+    assert notice.link == f"/scorecard/sales1/{MONTH}" and notice.params["excerpt"] == "排名更正"

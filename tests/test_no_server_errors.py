@@ -114,7 +114,8 @@ def store(app, session, people):
     answer = session.scalar(select(RunAnswer).where(RunAnswer.run_id == run.id).limit(1)) if run else None
     notification = session.scalar(select(Notification).limit(1))
     if notification is None:
-        notification = Notification(user_id=people["supervisor"].id, complaint_id=complaint.id, text="边界")
+        notification = Notification(user_id=people["supervisor"].id, kind="complaint_escalated",
+                                    complaint_id=complaint.id, text="边界")
         session.add(notification)
         session.commit()
     report = session.scalar(select(Report).limit(1))

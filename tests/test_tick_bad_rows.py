@@ -15,7 +15,7 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from careboard.extensions import db
-from careboard.models import Card, Customer, Level, Notification, Role, Sale, ServiceVisit, User, Vehicle
+from careboard.models import Card, Customer, Level, NoticeKind, Notification, Role, Sale, ServiceVisit, User, Vehicle
 from careboard.services import care_rules, customers, settings
 from careboard import runner
 from careboard import models
@@ -69,7 +69,7 @@ def tick(app, when: str = NOW):
 
 def notices(session, username: str):
     return session.scalars(select(Notification.text).join(User, User.id == Notification.user_id)
-                           .where(User.username == username)).all()
+                           .where(User.username == username, Notification.kind == NoticeKind.ROWS_SKIPPED)).all()
 
 
 def test_bad_rows_are_skipped_named_and_the_other_customers_get_their_cards(app, session, people, store):

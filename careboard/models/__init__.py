@@ -3,11 +3,11 @@ from careboard.models.cards import (BoardChange, CallbackResult, Card, CardEvent
                                    SlaState)
 from careboard.models.checklist import (ChecklistArea, ChecklistItem, ChecklistRun, FiveS, Photo, PhotoLink, PhotoStage,
                                         Result, RunAnswer, RunStatus)
-from careboard.models.complaints import (Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department,
-                                         Notification)
+from careboard.models.complaints import Category, Channel, Complaint, ComplaintStatus, ComplaintStep, Department
 from careboard.models.callbacks import CallbackScript
 from careboard.models.customers import Customer, Sale, ServiceVisit, Vehicle
 from careboard.models.imports import ImportJob, JobPhase, JobStatus
+from careboard.models.notifications import NoticeKind, Notification, NotificationPreference
 from careboard.models.kpi import KpiEntry, KpiMonth, KpiMonthEvent, KpiScore, KpiTemplate
 from careboard.models.ratelimit import RateLimitCounter
 from careboard.models.reports import Report
@@ -20,6 +20,7 @@ __all__ = ["MessageStatus", "Robot", "RobotKind", "RobotMessage", "Topic",
            "ChecklistArea", "ChecklistItem", "ChecklistRun", "FiveS", "Photo", "PhotoLink", "PhotoStage", "Result",
            "RunAnswer", "RunStatus",
            "Category", "Channel", "Complaint", "ComplaintStatus", "ComplaintStep", "Department", "Notification",
+           "NoticeKind", "NotificationPreference",
            "BoardChange", "CallbackResult", "CallbackScript", "Card", "CardEvent", "CardKind", "Column", "Customer",
            "EventKind",
            "ImportJob", "JobPhase", "JobStatus",

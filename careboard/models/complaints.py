@@ -1,11 +1,12 @@
-"""Complaints (投诉/抱怨): a workflow with an SLA clock per step, its history, and escalation notices."""
+"""Complaints (投诉/抱怨): a workflow with an SLA clock per step and its history (escalation notices are
+notifications, models/notifications.py)."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careboard.dbtypes import UTCDateTime, str_enum, utcnow
@@ -125,15 +126,3 @@ class ComplaintStep(db.Model):
     def to_label(self) -> str:
         return self.to_status.label
 
-
-class Notification(db.Model):
-    """An in-app notice for one person (escalations); marked read by that person."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
-    text: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (Index("ix_notification_unread", "user_id", "read_at"),)

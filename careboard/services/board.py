@@ -23,8 +23,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.lru import LruCache
-from careboard.models import CARE_ROLES, Card, CardEvent, CardKind, Column, EventKind, Priority, Role, SlaState, User
+from careboard.models import (CARE_ROLES, Card, CardEvent, CardKind, Column, EventKind, NoticeKind, Priority, Role,
+                              SlaState, User)
 from careboard.models.cards import BOARD_LOCK_ID, OPEN_COLUMNS, sla_state
+from careboard.services import notifications
 from careboard.services.errors import Conflict, DomainError, Forbidden
 from careboard.services.settings import StoreSettings
 from careboard.services.texts import is_visible
@@ -176,6 +178,16 @@ def _clean_title(title: str) -> str:
     return title
 
 
+def _tell_new_owner(session: Session, card: Card, actor: User | None, to_assignee: User | None) -> None:
+    """The bell of the person a card was given to by someone else (a rule's card rings no bell: the tick makes
+    dozens each morning, and "my cards" lists them; a claim or a card given to oneself is one's own action)."""
+    if actor is None or to_assignee is None:
+        return
+    notifications.notify(session, user_id=to_assignee.id, kind=NoticeKind.CARD_ASSIGNED, actor_id=actor.id,
+                         card_id=card.id, link=notifications.path("board.show_card", card_id=card.id),
+                         params={"actor": actor.display_name, "title": card.title})
+
+
 # ---------------------------------------------------------------- use cases
 
 
@@ -201,6 +213,7 @@ def create_card(session: Session, *, actor: User | None, kind: CardKind | str, t
     session.add(card)
     session.flush()
     _event(session, card, actor, EventKind.CREATED, to_value=Column.TODO)
+    _tell_new_owner(session, card, actor, assignee)
     return card
 
 
@@ -231,9 +244,10 @@ def set_due(session: Session, card: Card, *, actor: User | None, due_at: datetim
 
 
 def move_card(session: Session, card: Card, *, actor: User, to_column: Column | str, to_assignee: User | None,
-              position: int | None, seen_version: int, note: str | None = None) -> Card:
+              position: int | None, seen_version: int, note: str | None = None, undo: bool = False) -> Card:
     """Drag and drop: another column, another person (supervisors), another place in the lane. `note` goes
-    into the events written (an undo says so)."""
+    into the events written (an undo says so). A new person is told (the bell), except when `undo` takes a
+    change back: then the notice the change gave is taken back instead."""
     _check_version(card, seen_version)
     to_column = Column(to_column)
     if not policy.can_change_card(actor, card):
@@ -249,18 +263,28 @@ def move_card(session: Session, card: Card, *, actor: User, to_column: Column | 
         _check_done(session, card, actor, card.outcome_note)
     if card.column == Column.DONE and to_column != Column.DONE:
         return _reopen(session, card, actor, to_column=to_column, to_assignee=to_assignee, position=position,
-                       note=note)
+                       note=note, undo=undo)
     from_column, from_assignee = card.column, card.assignee
     _place(session, card, to_column, to_assignee, position)
     if reassigning:
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee),
                note=note)
+        _tell_reassigned(session, card, actor, from_assignee, to_assignee, undo)
     if from_column != to_column:
         if to_column == Column.DONE:
             _mark_done(session, card, actor, card.outcome_note)
         else:
             _event(session, card, actor, EventKind.MOVED, from_value=from_column, to_value=to_column, note=note)
     return card
+
+
+def _tell_reassigned(session: Session, card: Card, actor: User, from_assignee: User | None,
+                     to_assignee: User | None, undo: bool) -> None:
+    if undo:
+        if from_assignee is not None:
+            notifications.retract(session, user_id=from_assignee.id, kind=NoticeKind.CARD_ASSIGNED, card_id=card.id)
+    else:
+        _tell_new_owner(session, card, actor, to_assignee)
 
 
 def _is_claim(actor: User, card: Card, to_assignee: User | None) -> bool:
@@ -291,6 +315,11 @@ def bulk_reassign(session: Session, *, actor: User, from_user: User, to_user: Us
         _place(session, card, card.column, to_user, None)
         _event(session, card, actor, EventKind.REASSIGNED, from_value=from_user.display_name,
                to_value=to_user.display_name, note=_("Bulk reassignment"))
+    if cards:                                           # one notice for the lot, not one per card
+        notifications.notify(session, user_id=to_user.id, kind=NoticeKind.CARD_ASSIGNED, actor_id=actor.id,
+                             link=notifications.path("board.mine"),
+                             params={"variant": "bulk", "actor": actor.display_name, "count": len(cards),
+                                     "from": from_user.display_name})
     return len(cards)
 
 
@@ -339,7 +368,7 @@ def reopen_card(session: Session, card: Card, *, actor: User, seen_version: int)
 
 
 def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_assignee: User | None,
-            position: int | None, note: str | None = None) -> Card:
+            position: int | None, note: str | None = None, undo: bool = False) -> Card:
     from_assignee = card.assignee
     card.completed_at = None
     card.completed_by = None
@@ -349,6 +378,7 @@ def _reopen(session: Session, card: Card, actor: User, *, to_column: str, to_ass
     if (to_assignee.id if to_assignee else None) != (from_assignee.id if from_assignee else None):
         _event(session, card, actor, EventKind.REASSIGNED, from_value=_name(from_assignee), to_value=_name(to_assignee),
                note=note)
+        _tell_reassigned(session, card, actor, from_assignee, to_assignee, undo)
     return card
 
 
@@ -383,7 +413,7 @@ def undo_move(session: Session, card: Card, *, actor: User, seen_version: int, t
     if card.column == Column.DONE:
         raise DomainError(_("This card is done; reopen it instead."))
     return move_card(session, card, actor=actor, to_column=to_column, to_assignee=to_assignee, position=position,
-                     seen_version=seen_version, note=_undo_note())
+                     seen_version=seen_version, note=_undo_note(), undo=True)
 
 
 def undo_reassign(session: Session, card: Card, *, actor: User, seen_version: int, to_assignee: User | None,
@@ -391,11 +421,13 @@ def undo_reassign(session: Session, card: Card, *, actor: User, seen_version: in
     """Take back a reassignment: back to the person (and place in their lane) it came from."""
     _check_version(card, seen_version)
     return move_card(session, card, actor=actor, to_column=card.column, to_assignee=to_assignee, position=position,
-                     seen_version=seen_version, note=_undo_note())
+                     seen_version=seen_version, note=_undo_note(), undo=True)
 
 
-def add_comment(session: Session, card: Card, *, actor: User, body: str) -> CardEvent:
-    """Anyone who can see the card may comment; comments never change the card's version."""
+def add_comment(session: Session, card: Card, *, actor: User, body: str, tell_owner: bool = True) -> CardEvent:
+    """Anyone who can see the card may comment; comments never change the card's version. The card's person
+    is told (the bell) unless it is their own comment, or `tell_owner` is False: a workflow whose comment
+    comes with a notice of its own (a rectification sent back)."""
     body = (body or "").strip()
     if not body:
         raise DomainError(_("The comment is empty."))
@@ -403,7 +435,13 @@ def add_comment(session: Session, card: Card, *, actor: User, body: str) -> Card
         raise DomainError(_("The comment has no visible characters."))
     if len(body) > COMMENT_LENGTH:
         raise DomainError(_("The comment is too long (at most 4000 characters)."))
-    return _event(session, card, actor, EventKind.COMMENTED, note=body)
+    event = _event(session, card, actor, EventKind.COMMENTED, note=body)
+    if tell_owner:
+        notifications.notify(session, user_id=card.assignee_id, kind=NoticeKind.CARD_COMMENTED, actor_id=actor.id,
+                             card_id=card.id, link=notifications.path("board.show_card", card_id=card.id),
+                             params={"actor": actor.display_name, "title": card.title,
+                                     "excerpt": notifications.excerpt(body)})
+    return event
 
 
 # ---------------------------------------------------------------- queries and views

@@ -22,8 +22,8 @@ from careboard import dates, policy
 from careboard.dates import due_at
 from careboard.dbtypes import utcnow
 from careboard.models import (Card, CardKind, ChecklistArea, ChecklistItem, ChecklistRun, Column, FiveS, Photo,
-                              PhotoLink, PhotoStage, Priority, Result, Role, RunAnswer, RunStatus, User)
-from careboard.services import photos
+                              NoticeKind, PhotoLink, PhotoStage, Priority, Result, Role, RunAnswer, RunStatus, User)
+from careboard.services import notifications, photos
 from careboard.services import board as board_service
 from careboard.services.assigner import Assigner
 from careboard.services.errors import Conflict, DomainError, Forbidden, Incomplete
@@ -468,8 +468,18 @@ def verify_rectification(session: Session, card: Card, *, actor: User, seen_vers
         raise Conflict(card)
     if card.column != Column.WAITING:
         raise DomainError(_("Only a rectification waiting for verification can be verified."))
-    return board_service.complete_card(session, card, actor=actor, seen_version=seen_version,
-                                       note=_("Rectification verified."))
+    board_service.complete_card(session, card, actor=actor, seen_version=seen_version,
+                                note=_("Rectification verified."))
+    _tell_responsible(session, card, actor, NoticeKind.RECTIFICATION_VERIFIED)
+    return card
+
+
+def _tell_responsible(session: Session, card: Card, actor: User, kind: NoticeKind, reason: str = "") -> None:
+    params = {"actor": actor.display_name, "title": card.title}
+    if reason:
+        params["excerpt"] = notifications.excerpt(reason)
+    notifications.notify(session, user_id=card.assignee_id, kind=kind, actor_id=actor.id, card_id=card.id,
+                         link=notifications.path("board.show_card", card_id=card.id), params=params)
 
 
 def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, seen_version: int,
@@ -485,7 +495,9 @@ def send_back(session: Session, card: Card, answer: RunAnswer, *, actor: User, s
         raise DomainError(_("Say what is still wrong, so it can be put right."))
     board_service.move_card(session, card, actor=actor, to_column=Column.DOING, to_assignee=card.assignee,
                             position=None, seen_version=seen_version)
-    board_service.add_comment(session, card, actor=actor, body=_("Sent back: %(reason)s", reason=reason))
+    board_service.add_comment(session, card, actor=actor, body=_("Sent back: %(reason)s", reason=reason),
+                              tell_owner=False)
+    _tell_responsible(session, card, actor, NoticeKind.RECTIFICATION_SENT_BACK, reason)
     answer.rectified_at = None
     session.flush()
     return card

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from careboard import policy
 from careboard.models import (Card, CardKind, Column, Complaint, ComplaintStatus, ComplaintStep, Customer, Department,
-                              Level, Notification, Role, Topic, User, Vehicle)
+                              NoticeKind, Role, Topic, User, Vehicle)
 from careboard.services import board as board_service
-from careboard.services import customers, robots
+from careboard.services import customers, notifications, robots
 from careboard.services.assigner import open_load
 from careboard.services.errors import Conflict, DomainError, FieldError, FollowsComplaint, Forbidden, IllegalStep
 from careboard.services.settings import StoreSettings
@@ -240,18 +240,18 @@ def change_deadline(session: Session, complaint: Complaint, *, actor: User, due:
 
 def escalate(session: Session, *, now: datetime, s: StoreSettings) -> list[Complaint]:
     """Flag every complaint whose current step is past its deadline, once per step, and tell the
-    supervisors and the director (one notification each)."""
+    supervisors and the director (one notification each, kind complaint_escalated)."""
     open_ = session.scalars(select(Complaint).where(Complaint.status != S.CLOSED)).all()
     late = [c for c in open_ if c.escalated_status != c.status and is_overdue(c, now, s)]
     if not late:
         return []
-    bosses = session.scalars(select(User.id).where(User.active.is_(True),
-                                                   User.level.in_((Level.SUPERVISOR, Level.DIRECTOR)))).all()
+    bosses = notifications.supervisors(session)
     for complaint in late:
         complaint.escalated_status = complaint.status
-        text = _("Complaint #%(id)d is overdue at “%(step)s”.", id=complaint.id, step=complaint.status.label)
-        session.add_all([Notification(user_id=uid, complaint_id=complaint.id, text=text[:300], created_at=now)
-                         for uid in bosses])
+        notifications.notify_all(session, user_ids=bosses, kind=NoticeKind.COMPLAINT_ESCALATED,
+                                 complaint_id=complaint.id, card_id=complaint.card_id, now=now,
+                                 link=notifications.path("complaints.show_complaint", complaint_id=complaint.id),
+                                 params={"id": complaint.id, "status": complaint.status.value})
         robots.enqueue(session, topic=Topic.ESCALATION, text=_chat_text(session, complaint), now=now,
                        role=Role.CS_SUPERVISOR)
     return late
@@ -265,17 +265,6 @@ def _chat_text(session: Session, complaint: Complaint) -> str:
     return _("Complaint #%(id)d “%(title)s” is overdue at “%(step)s” · customer %(who)s · %(link)s",
              id=complaint.id, title=title[:80], step=complaint.status.label, who=who,
              link=robots.link(f"/complaints/{complaint.id}"))
-
-
-def unread_notifications(user: User):
-    return select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)) \
-        .order_by(Notification.created_at.desc())
-
-
-def mark_read(session: Session, notification: Notification, *, user: User, now: datetime) -> None:
-    if notification.user_id != user.id:
-        raise Forbidden(notification.id)
-    notification.read_at = notification.read_at or now
 
 
 # ---------------------------------------------------------------- figures

@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from careboard.dbtypes import utcnow
 from careboard.extensions import db
-from careboard.models import ImportJob, JobPhase, JobStatus, User
-from careboard.services import customer_import
+from careboard.models import ImportJob, JobPhase, JobStatus, NoticeKind, User
+from careboard.services import customer_import, notifications
 from careboard.services.errors import ImportRefused
 
 STALE_SECONDS = 5 * 60          # a running job without a heartbeat for this long has stopped
@@ -179,8 +179,9 @@ def run_job(session_factory: Callable[[], Session], job_id: int) -> ImportJob | 
         current_app.logger.exception("import job %s failed", job_id)
         job = session.get(ImportJob, job_id)
         with force_locale(uploader.language if uploader else current_app.config["BABEL_DEFAULT_LOCALE"]):
-            _end(job, JobStatus.FAILED, failure=_("The import stopped on an unexpected error; nothing was imported. "
-                                                  "Try again, and tell the administrator if it happens again."))
+            _end(session, job, JobStatus.FAILED,
+                 failure=_("The import stopped on an unexpected error; nothing was imported. "
+                           "Try again, and tell the administrator if it happens again."))
         session.commit()
     if job.phase == JobPhase.IMPORT or job.status != JobStatus.DONE or \
             not customer_import.ImportReport.from_json(job.report).ok:
@@ -194,7 +195,7 @@ def _run_phase(session: Session, job: ImportJob, upload: Path, beat: _Heartbeat)
         report = customer_import.plan_import(session, upload, progress=beat)
         session.rollback()
         job = session.get(ImportJob, job.id)
-        _end(job, JobStatus.DONE, report=report)
+        _end(session, job, JobStatus.DONE, report=report)
         session.commit()
         return
     try:
@@ -202,13 +203,13 @@ def _run_phase(session: Session, job: ImportJob, upload: Path, beat: _Heartbeat)
     except ImportRefused as refused:          # changed since the check: nothing imported
         session.rollback()
         job = session.get(ImportJob, job.id)
-        _end(job, JobStatus.DONE, report=refused.report)
+        _end(session, job, JobStatus.DONE, report=refused.report)
     else:
-        _end(job, JobStatus.DONE, report=report)              # in the import's own transaction
+        _end(session, job, JobStatus.DONE, report=report)              # in the import's own transaction
     session.commit()
 
 
-def _end(job: ImportJob, status: JobStatus, *, report: customer_import.ImportReport | None = None,
+def _end(session: Session, job: ImportJob, status: JobStatus, *, report: customer_import.ImportReport | None = None,
          failure: str | None = None) -> None:
     job.status = status
     job.finished_at = utcnow()
@@ -216,6 +217,21 @@ def _end(job: ImportJob, status: JobStatus, *, report: customer_import.ImportRep
         job.report = report.to_json()
         job.rows_done = report.rows
     job.failure = failure
+    _tell_uploader(session, job, report)
+
+
+def _tell_uploader(session: Session, job: ImportJob, report: customer_import.ImportReport | None) -> None:
+    """A long job's end rings its uploader's bell (they may have left its page); a short one they watched end."""
+    started = job.started_at or job.finished_at
+    if (job.finished_at - started).total_seconds() < current_app.config["CAREBOARD_NOTIFY_IMPORT_AFTER_SECONDS"]:
+        return
+    if job.status != JobStatus.DONE or (job.phase == JobPhase.IMPORT and report is not None and not report.ok):
+        variant = "failed"
+    else:
+        variant = "checked" if job.phase == JobPhase.CHECK else "imported"
+    notifications.notify(session, user_id=job.uploader_id, kind=NoticeKind.IMPORT_FINISHED,
+                         link=notifications.path("customers.show_import", token=job.token),
+                         params={"variant": variant, "file": job.file_name})
 
 
 class _Heartbeat:
@@ -237,7 +253,7 @@ def sweep(session: Session, *, now: datetime) -> int:
                if progress(job, now)[2]]
     for job in stalled:
         with force_locale(_language(session, job)):
-            _end(job, JobStatus.FAILED, failure=stopped_message())
+            _end(session, job, JobStatus.FAILED, failure=stopped_message())
         upload_path(job).unlink(missing_ok=True)
         progress_path(job).unlink(missing_ok=True)
     return len(stalled)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 from careboard import dates, policy
 from careboard.dbtypes import utcnow
 from careboard.models import (CallbackResult, Card, CardKind, Complaint, KpiEntry, KpiMonth, KpiMonthEvent, KpiScore,
-                              KpiTemplate, Level, User)
-from careboard.services import checklist, complaints, kpi_engine
+                              KpiTemplate, Level, NoticeKind, User)
+from careboard.services import checklist, complaints, kpi_engine, notifications
 from careboard.services.errors import Conflict, DomainError, Forbidden, MonthClosed, TemplateError
 from careboard.services.kpi_templates import DEFAULT_TEMPLATES
 from careboard.services.settings import StoreSettings
@@ -425,8 +425,18 @@ def finalize(session: Session, *, actor: User, month: str, s: StoreSettings, not
         session.add(row)
     row.status, row.finalized_at, row.finalized_by_id = FINALIZED, utcnow(), actor.id
     session.add(KpiMonthEvent(month=month, action="finalized", actor_id=actor.id, note=(note or "").strip() or None))
+    for card in cards:
+        _tell_person(session, card.person, actor, month, NoticeKind.SCORECARD_FINALIZED)
     session.flush()
     return len(cards)
+
+
+def _tell_person(session: Session, person: User, actor: User, month: str, kind: NoticeKind, reason: str = "") -> None:
+    params = {"actor": actor.display_name, "month": month}
+    if reason:
+        params["excerpt"] = notifications.excerpt(reason)
+    notifications.notify(session, user_id=person.id, kind=kind, actor_id=actor.id, params=params,
+                         link=notifications.path("scorecard.show_person", username=person.username, month=month))
 
 
 def reopen(session: Session, *, actor: User, month: str, reason: str) -> None:
@@ -440,6 +450,10 @@ def reopen(session: Session, *, actor: User, month: str, reason: str) -> None:
         raise DomainError(_("Say why the month is reopened; it is kept in the record."))
     row.status = OPEN
     session.add(KpiMonthEvent(month=month, action="reopened", actor_id=actor.id, note=reason))
+    scored = session.scalars(select(User).join(KpiScore, KpiScore.user_id == User.id)
+                             .where(KpiScore.month == month, User.active.is_(True))).all()
+    for person in scored:
+        _tell_person(session, person, actor, month, NoticeKind.SCORECARD_REOPENED, reason)
     session.flush()
 
 

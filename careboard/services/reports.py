@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from careboard import dates
-from careboard.models import Column, Role, User
+from careboard.models import Column, NoticeKind, Role, User
 from careboard.models.reports import KINDS, MONTHLY, WEEKLY, Report
-from careboard.services import checklist, complaints, kpi, review, workbooks
+from careboard.services import checklist, complaints, kpi, notifications, review, workbooks
 from careboard.services.errors import DomainError
 from careboard.services.settings import StoreSettings
 
@@ -353,4 +353,10 @@ def ensure_due_reports(session: Session, *, now: datetime, s: StoreSettings) -> 
         report = Report(kind=kind, period=period, created_at=now, created_by_id=None, data=figures, xlsx=xlsx)
         if _insert(session, report):
             made.append(report)
+    if made:                                     # the supervisors and the director hear of it (the bell)
+        bosses = notifications.supervisors(session)
+        for report in made:
+            notifications.notify_all(session, user_ids=bosses, kind=NoticeKind.REPORT_READY, now=now,
+                                     link=notifications.path("review.archive"),
+                                     params={"variant": report.kind, "period": report.period})
     return made

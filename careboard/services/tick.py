@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from careboard.dates import day_bounds, local_date
 from careboard.dbtypes import utcnow
-from careboard.models import Card, Level, Notification, RuleState, Topic, User
+from careboard.models import Card, NoticeKind, Notification, RuleState, Topic
 from careboard.models.reports import WEEKLY
-from careboard.services import board_sync, care_rules, checklist, complaints, reports, robots
+from careboard.services import board_sync, care_rules, checklist, complaints, notifications, reports, robots
 from careboard.services import settings as settings_service
 from careboard.services.care_rules import SkippedRow, read_state, write_state
 from careboard.services.planning import Planned, chunks, create_planned
@@ -101,18 +101,19 @@ def notify_skipped(session: Session, skipped: list[SkippedRow], *, now: datetime
     Returns the number of notices made."""
     if not skipped:
         return 0
-    bosses = session.scalars(select(User.id).where(User.active.is_(True),
-                                                   User.level.in_((Level.SUPERVISOR, Level.DIRECTOR)))).all()
+    bosses = notifications.supervisors(session)
     texts = list(dict.fromkeys(row.notice()[:300] for row in skipped))
     midnight = day_bounds(local_date(now, s.zone), s.zone)[0].astimezone(UTC)
     sent = set()
     for chunk in chunks(texts, 200):
         sent.update((uid, text) for uid, text in session.execute(select(Notification.user_id, Notification.text).where(
-            Notification.complaint_id.is_(None), Notification.created_at >= midnight, Notification.text.in_(chunk))))
-    notices = [Notification(user_id=uid, text=text, created_at=now)
-               for text in texts for uid in bosses if (uid, text) not in sent]
-    session.add_all(notices)
-    return len(notices)
+            Notification.kind == NoticeKind.ROWS_SKIPPED, Notification.created_at >= midnight,
+            Notification.text.in_(chunk))))
+    made = 0
+    for notice in texts:                       # no link: the notice says which row, in which file or table
+        made += len(notifications.notify_all(session, user_ids=[uid for uid in bosses if (uid, notice) not in sent],
+                                             kind=NoticeKind.ROWS_SKIPPED, text=notice, now=now, link=None))
+    return made
 
 
 # ---------------------------------------------------------------- one tick at a time

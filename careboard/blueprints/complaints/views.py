@@ -17,8 +17,8 @@ from careboard.dbtypes import utcnow
 from careboard.extensions import db
 from careboard.i18n import store
 from careboard.models import (CallbackResult, Card, Category, Channel, Column, Complaint, ComplaintStatus, Department,
-                              Notification)
-from careboard.services import board, complaints, customers
+                              NoticeKind, Notification)
+from careboard.services import board, complaints, customers, notifications
 from careboard.services.errors import FieldError, Forbidden
 from careboard.templating import localtime
 
@@ -40,8 +40,8 @@ def index():
         category=args.get("category") if args.get("category") in {c.value for c in Category} else None,
         month=dates.parse_month(args.get("month")))
     rows = complaints.list_complaints(db.session, filters, now=utcnow(), s=store())
-    notices = db.session.scalars(complaints.unread_notifications(current_user)).all() \
-        if policy.can_close_complaint(current_user) else []
+    notices = db.session.scalars(notifications.unread_notifications(current_user, NoticeKind.COMPLAINT_ESCALATED)
+                                 ).all() if policy.can_close_complaint(current_user) else []
     return render_template("complaints/index.html", rows=rows, filters=filters, notices=notices,
                            Department=Department, Category=Category, ComplaintStatus=ComplaintStatus,
                            read_form=ReadForm())
@@ -175,7 +175,7 @@ def read_notification(notification_id: int):
     if notice is None:
         abort(404)
     try:
-        complaints.mark_read(db.session, notice, user=current_user, now=utcnow())
+        notifications.mark_read(db.session, notice, user=current_user, now=utcnow())
     except Forbidden:
         abort(403)
     db.session.commit()
