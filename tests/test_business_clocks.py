@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careboard.dates import due_at
-from careboard.models import Card, CardKind, Complaint, Level, Notification, Role, Setting
+from careboard.models import Card, CardKind, Complaint, Level, NoticeKind, Notification, Role, Setting
 from careboard.services import checklist, complaints, settings
 from careboard.services import tick as tick_service
 from careboard.services.errors import DomainError
@@ -53,7 +53,8 @@ def step(session, team, complaint, to, *, at, **kw) -> None:
 
 
 def escalations(session) -> int:
-    return session.scalar(select(func.count(Notification.id)))
+    return session.scalar(select(func.count(Notification.id)).where(
+        Notification.kind == NoticeKind.COMPLAINT_ESCALATED))
 
 
 def test_a_complaint_at_21_00_is_due_30_opening_minutes_after_the_next_opening_and_escalated_then(session, team):
