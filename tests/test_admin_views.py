@@ -21,9 +21,11 @@ SETTINGS = {"due_soon_hours": 2, "poll_seconds": 20, "wip_limit_todo": 0, "wip_l
             "clock_complaint_solution": "calendar", "clock_complaint_resolve": "calendar",
             "clock_complaint_second_callback": "calendar", "clock_rectification": "opening",
             "clock_care_cards": "opening"}
-ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings"]
+ADMIN_GETS = ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/settings", "/admin/robots",
+              "/admin/robots/1"]
 ADMIN_POSTS = ["/admin/users/new", "/admin/users/1", "/admin/users/1/active", "/admin/users/1/password",
-               "/admin/settings"]
+               "/admin/settings", "/admin/robots", "/admin/robots/1", "/admin/robots/1/test", "/admin/robots/1/retry",
+               "/admin/robots/1/delete"]
 
 
 def _admin_rules(app):
@@ -31,7 +33,8 @@ def _admin_rules(app):
 
 
 def test_the_lists_above_cover_every_admin_route(app):
-    covered = {p.replace("/1", "/<int:user_id>") for p in ADMIN_GETS + ADMIN_POSTS}
+    covered = {p.replace("/users/1", "/users/<int:user_id>").replace("/robots/1", "/robots/<int:robot_id>")
+               for p in ADMIN_GETS + ADMIN_POSTS}
     assert {r.rule for r in _admin_rules(app)} == covered
 
 
