@@ -115,11 +115,13 @@ def board_card(macro, item, text: dict, show_assignee: bool) -> Markup:
     return html
 
 
-def overdue_badge(oob: bool = False) -> Markup:
-    """The header's count of overdue cards (one's own for staff, the department's for supervisors)."""
+def overdue_badge(oob: bool = False, count: int | None = None) -> Markup:
+    """The header's count of overdue cards (one's own for staff, the department's for supervisors); `count`
+    when the caller has read it already (services.board.redraw_counts)."""
     if not current_user.is_authenticated or not allowed("board.index"):
         return Markup("")
-    count = overdue_count(db.session, current_user, utcnow())
+    if count is None:
+        count = overdue_count(db.session, current_user, utcnow())
     return Markup(render_template("board/_overdue_badge.html", count=count, oob=oob))
 
 

@@ -2,6 +2,7 @@
 what it freezes is shown first, and nothing changes before the POST."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -25,7 +26,7 @@ MONTH = "2026-10"
 ])
 def test_default_month(app, session, today, entry_day, month):
     s = settings.load(session)
-    s = type(s)(**{**s.__dict__, "scorecard_entry_day": entry_day})
+    s = dataclasses.replace(s, scorecard_entry_day=entry_day)
     assert kpi.default_month(today, s) == month
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug import security
 
@@ -144,9 +144,15 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
+# Every request of a signed-in person runs it: built once, its values bound per call (building the statement
+# cost more than running it; bench/README.md "Statements built once").
+SESSION_USER = (select(User).join(LoginSession, LoginSession.user_id == User.id)
+                .where(User.id == bindparam("user_id"), User.active.is_(True),
+                       LoginSession.token_hash == bindparam("token_hash"),
+                       LoginSession.created_at >= bindparam("not_before", type_=LoginSession.created_at.type)))
+
+
 def session_user(session: Session, user_id: int, token: str, *, not_before: datetime) -> User | None:
     """The active user whose login session this token is, in one query (the user joined with the session)."""
-    return session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id)
-                          .where(User.id == user_id, User.active.is_(True),
-                                 LoginSession.token_hash == token_hash(token),
-                                 LoginSession.created_at >= not_before))
+    return session.scalar(SESSION_USER, {"user_id": user_id, "token_hash": token_hash(token),
+                                         "not_before": not_before})

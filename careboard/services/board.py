@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Select, and_, case, false, func, or_, select, text, true, union_all, update
+from sqlalchemy import (Row, Select, and_, bindparam, case, false, func, literal_column, null, or_, select, text, true,
+                        union_all, update)
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -494,6 +495,7 @@ class BoardView:
     column_counts: dict[str, int]
     overdue: int
     filters: BoardFilters
+    badge: int | None = None         # a redraw's header badge (overdue_count), read with its counts
 
 
 def _filtered(query: Select, filters: BoardFilters, now: datetime, settings: StoreSettings) -> Select:
@@ -567,6 +569,33 @@ def column_counts(session: Session, filters: BoardFilters, now: datetime, settin
              for query in _on_board((Card.column, func.count(Card.id).label("n")), filters, now, settings,
                                     assignee=False))
     return Counter(dict(session.execute(union_all(*parts)).all()))
+
+
+LANE_PART, COLUMN_PART, BADGE_PART = (literal_column(str(n)).label("part") for n in range(3))
+
+
+def redraw_counts(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings, where,
+                  viewer: User) -> tuple[list[Row], Counter, int]:
+    """What a redraw of some lanes counts, in one statement instead of three: those lanes' counts (as
+    lane_counts), the whole board's column counts (as column_counts) and the header's overdue badge (as
+    overdue_count), told apart by a `part` column."""
+    lanes = (LANE_PART, *LANE_FIELDS, func.count(Card.id).label("n"),
+             func.sum(case((Card.due_at < now, 1), else_=0)).label("overdue"))
+    blank = [null()] * len(LANE_FIELDS)
+    column = (COLUMN_PART, *blank[:2], Card.column, *blank[3:], func.count(Card.id), null())
+    lane_parts = [query.group_by(*LANE_FIELDS) for query in _on_board(lanes, filters, now, settings, where)]
+    column_parts = [query.group_by(Card.column)
+                    for query in _on_board(column, filters, now, settings, assignee=False)]
+    badge = _overdue_query(viewer, now).with_only_columns(BADGE_PART, *blank, func.count(Card.id), null())
+    counts, overdue, rows = Counter(), 0, []
+    for row in session.execute(union_all(*lane_parts, *column_parts, badge)):
+        if row.part == 0:
+            rows.append(row)
+        elif row.part == 1:
+            counts[row.column] += row.n
+        else:
+            overdue = row.n
+    return rows, counts, overdue
 
 
 # The department's order of roles: as DESIGN.md and the seeds' job descriptions list them, which is the order in
@@ -660,8 +689,13 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
             del lanes[key]
     else:
         where = lane_where(only) if only else None
+    badge = None
+    if lanes_of is not None:           # the changed lanes' counts, the board's column counts, the header's badge
+        rows, board_counts, badge = redraw_counts(session, filters, now, settings, where, viewer)
+    else:
+        rows = lane_counts(session, filters, now, settings, where)
     counts, overdue = Counter(), 0
-    for row in lane_counts(session, filters, now, settings, where):
+    for row in rows:
         lane = lane_of(row)
         lane.counts[row.column] += row.n
         counts[row.column] += row.n
@@ -672,7 +706,7 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
         missing = [int(key[5:]) for key in lanes_of - set(lanes) if key.startswith("user-")]
         if missing and filters.lanes != "role":
             add_people_lanes(session, filters, lane_for, ids=missing)
-        counts = column_counts(session, filters, now, settings)
+        counts = board_counts
     ordered = ([lanes[only]] if only in lanes else []) if only else sorted(lanes.values(), key=lane_order)
     loading, budget = [], first_screen
     for lane in ordered:
@@ -693,7 +727,7 @@ def build_board(session: Session, *, viewer: User, filters: BoardFilters, now: d
                 card, sla_state(card.due_at, card.column, card.completed_at, now, soon),
                 policy.can_change_card(viewer, card)))
     return BoardView(lanes=ordered, column_counts={c: counts[c] for c in columns}, overdue=overdue,
-                     filters=filters)
+                     filters=filters, badge=badge)
 
 
 def urgency_order():
@@ -714,10 +748,14 @@ def archive_query(filters: BoardFilters, now: datetime, settings: StoreSettings)
         .order_by(Card.completed_at.desc(), Card.id.desc())
 
 
+# Built once, the id bound per call: a drop reads the card twice (before and after the change).
+CARD_WITH_PEOPLE = select(Card).where(Card.id == bindparam("card_id")).options(
+    joinedload(Card.assignee), joinedload(Card.completed_by), joinedload(Card.created_by))
+
+
 def get_card(session: Session, card_id: int) -> Card | None:
-    """The card with its people, in one statement (a drop reads it twice: before and after the change)."""
-    return session.scalars(select(Card).where(Card.id == card_id).options(
-        joinedload(Card.assignee), joinedload(Card.completed_by), joinedload(Card.created_by))).first()
+    """The card with its people, in one statement."""
+    return session.scalars(CARD_WITH_PEOPLE, {"card_id": card_id}).first()
 
 
 @dataclass

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careboard.lru import LruCache
 from careboard.dates import holiday_lines, local_date, parse_holidays
 from careboard.models import Column, Setting, User
 from careboard.services.errors import DomainError
@@ -150,6 +151,10 @@ class StoreSettings:
         return getattr(self, f"wip_limit_{Column(column).value}", 0)
 
     def fingerprint(self) -> str:
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:             # part of every ETag: worked out once per settings
         return "|".join(str(getattr(self, f.name)) for f in fields(self))
 
 
@@ -184,8 +189,24 @@ INTEGER_RANGES = {
 }
 
 
+SETTING_ROWS = select(Setting.key, Setting.value).order_by(Setting.key)       # built once: every request reads it
+_parsed = LruCache(8)
+
+
 def load(session: Session) -> StoreSettings:
-    raw = {s.key: s.value for s in session.scalars(select(Setting))}
+    """The store's settings as they are now: read on every request (one query of a few dozen short rows),
+    parsed once per process for the same rows and configuration (StoreSettings is frozen; its calendar is
+    worked out once with it)."""
+    rows = tuple(tuple(row) for row in session.execute(SETTING_ROWS))
+    key = (rows, current_app.config["CAREBOARD_STORE_NAME"], current_app.config["CAREBOARD_TIMEZONE"])
+    loaded = _parsed.get(key)
+    if loaded is None:
+        loaded = _parse(dict(rows))
+        _parsed.put(key, loaded)
+    return loaded
+
+
+def _parse(raw: dict[str, str]) -> StoreSettings:
     values: dict = {
         "store_name": raw.get("store_name") or current_app.config["CAREBOARD_STORE_NAME"],
         "timezone": raw.get("timezone") or current_app.config["CAREBOARD_TIMEZONE"],
