@@ -46,6 +46,10 @@ def create_app(config: type = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql":
+            workers = app.config.get("POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER")
+            if workers is not None:
+                event.listen(db.engine, "connect", _postgres_settings(int(workers)))
 
     security.init_app(app)
     auth_session.init_app(app)
@@ -63,6 +67,17 @@ def create_app(config: type = None) -> Flask:
         app.before_request(lambda: runner.maybe_tick(app))
     policy.check_every_view_has_a_policy(app)
     return app
+
+
+def _postgres_settings(workers: int):
+    """Set on each new connection, outside a transaction (as SQLAlchemy's PostgreSQL docs set a search_path)."""
+    def connected(dbapi_connection, _record) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION max_parallel_workers_per_gather = {workers:d}")
+        dbapi_connection.autocommit = autocommit
+    return connected
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

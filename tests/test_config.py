@@ -75,3 +75,31 @@ def test_sqlite_connections_get_wal_foreign_keys_and_busy_timeout(app):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def _parallel_workers(app) -> str:
+    from sqlalchemy import text
+
+    from careboard.extensions import db
+    with app.app_context(), db.engine.connect() as conn:
+        value = conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar()
+        assert not conn.connection.dbapi_connection.autocommit      # the setting left transactions as they were
+        db.engine.dispose()
+    return value
+
+
+def test_postgres_connections_start_no_parallel_workers_unless_told(app_config, tmp_path):
+    """The board's small queries cost more with parallel workers (bench/README.md): every connection sets
+    max_parallel_workers_per_gather from the config; None leaves the server's own setting."""
+    import psycopg
+
+    from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+    if not ON_POSTGRES:
+        pytest.skip("a PostgreSQL setting")
+    assert _parallel_workers(create_app(app_config)) == "0"
+    two = type("Two", (app_config,), {"POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER": 3})
+    assert _parallel_workers(create_app(two)) == "3"
+    with psycopg.connect(TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")) as raw:
+        server = raw.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
+    assert _parallel_workers(create_app(type("Own", (app_config,),
+                                             {"POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER": None}))) == server
