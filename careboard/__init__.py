@@ -48,7 +48,7 @@ def create_app(config: type = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
         elif db.engine.dialect.name == "postgresql":
             workers = app.config.get("POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER")
-            if workers is not None:
+            if workers is not None and int(workers) >= 0:
                 event.listen(db.engine, "connect", _postgres_settings(int(workers)))
 
     security.init_app(app)

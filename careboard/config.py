@@ -21,7 +21,7 @@ class Config:
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None          # None: instance/careboard.sqlite
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    # PostgreSQL: parallel workers per query, set on each connection (None: the server's setting). The app's
+    # PostgreSQL: parallel workers per query, set on each connection (None or -1: the server's setting). The app's
     # queries are small and many; starting workers costs more than they save (the board's counts took 10 ms
     # with 2 workers and 3 ms without at 2,000 cards: bench/README.md).
     POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER: int | None = 0
@@ -107,8 +107,10 @@ ENVIRONMENT = {
     "CAREBOARD_COMPRESS": "COMPRESS_REGISTER",
     "CAREBOARD_BASE_URL": "CAREBOARD_BASE_URL",
     "CAREBOARD_ROBOT_HOSTS": "CAREBOARD_ROBOT_HOSTS",
+    "CAREBOARD_PG_PARALLEL_WORKERS": "POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER",
 }
-INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS", "COMPRESS_REGISTER"}
+INTEGER_KEYS = {"IDLE_LOGOUT_MINUTES", "PROXY_FIX_X_FOR", "CAREBOARD_AUTO_TICK_SECONDS", "COMPRESS_REGISTER",
+                "POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER"}
 
 
 class ConfigurationError(RuntimeError):

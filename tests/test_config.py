@@ -101,5 +101,14 @@ def test_postgres_connections_start_no_parallel_workers_unless_told(app_config, 
     assert _parallel_workers(create_app(two)) == "3"
     with psycopg.connect(TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")) as raw:
         server = raw.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
-    assert _parallel_workers(create_app(type("Own", (app_config,),
-                                             {"POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER": None}))) == server
+    for own in (None, -1):
+        kept = type("Own", (app_config,), {"POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER": own})
+        assert _parallel_workers(create_app(kept)) == server
+
+
+def test_the_parallel_workers_come_from_the_environment(monkeypatch, app_config):
+    from careboard.config import load_environment
+    app = create_app(app_config)
+    monkeypatch.setenv("CAREBOARD_PG_PARALLEL_WORKERS", "-1")
+    load_environment(app)
+    assert app.config["POSTGRES_MAX_PARALLEL_WORKERS_PER_GATHER"] == -1
