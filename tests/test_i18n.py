@@ -66,3 +66,22 @@ def test_every_message_of_the_code_is_translated_to_chinese(tmp_path):
                   if m.id and "fuzzy" not in m.flags
                   and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     assert sorted(wanted - translated, key=str) == []
+
+
+def test_the_boards_card_labels_follow_each_readers_language(client, auth, people, session):
+    """The cards' repeated labels are translated once per process and language (views.card_text): one reader's
+    language never shows up on another's board."""
+    from tests.conftest import PASSWORD
+    from tests.factories import make_card
+    for name in ("sales1", "sales2"):
+        make_card(session, assignee=people[name], role="sales_care", title="Urgent one", priority=1)
+    session.commit()
+    english = client.application.test_client()
+    for reader, name, language in ((client, "sales1", "zh_CN"), (english, "sales2", "en")):
+        reader.post("/login", data={"username": name, "password": PASSWORD})
+        reader.post("/language", data={"language": language})
+    for _ in range(2):                                   # alternating, after each has filled its own entry
+        chinese_page = client.get("/board/mine").get_data(as_text=True)
+        english_page = english.get("/board/mine").get_data(as_text=True)
+        assert "‼ 高" in chinese_page and "‼ High" not in chinese_page
+        assert "‼ High" in english_page and "‼ 高" not in english_page

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import htmx_flask
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from werkzeug.datastructures import MultiDict
@@ -113,11 +113,20 @@ def not_modified(etag: str):
     return response
 
 
+_card_texts: dict[str, dict] = {}
+
+
 def card_text() -> dict:
-    """Labels every card repeats, translated once per request instead of once per card."""
-    return {"kind": {k.value: k.label for k in CardKind}, "column": {c.value: c.label for c in Column},
+    """Labels every card repeats, translated once per process and language instead of once per card (the
+    catalogues do not change while the process runs). Read only: every request of that language shares it."""
+    locale = str(get_locale())
+    text = _card_texts.get(locale)
+    if text is None:
+        text = _card_texts[locale] = {
+            "kind": {k.value: k.label for k in CardKind}, "column": {c.value: c.label for c in Column},
             "sla": {s: f"{s.icon} {s.label}" for s in SlaState},
             "high": "‼ " + _("High"), "unassigned": _("Unassigned")}
+    return text
 
 
 def cacheable(response, etag: str):
