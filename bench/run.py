@@ -382,7 +382,10 @@ def move_and_refresh(app, counter: StatementCounter, *, mover: FlaskClient, watc
     gcs = dict(full_gcs=COLLECTIONS.count, full_gc_ms=COLLECTIONS.seconds * 1000)
     both = [Sample(d.ms + r.ms, d.cpu_ms + r.cpu_ms, d.statements + r.statements)
             for d, r in zip(drops, refreshes, strict=True)]
-    note = (f"{label}: the last drop answered {drop.get_data(as_text=True).count(cell)} cells; the refreshes drew "
+    answer = drop.get_data(as_text=True)
+    answered_cards = answer.count('<li id="card-')
+    note = (f"{label}: the last drop answered {answer.count(cell)} cells and {answered_cards} card(s); the "
+            f"refreshes drew "
             f"{min(cells)}-{max(cells)} cells" + (f", the whole board {whole} times" if whole else ""))
     return [Result(name="move", label=f"  drop, {label}", status=200, samples=drops, **body_sizes(drop)),
             Result(name="move", label=f"  refresh after it, {label}", status=200, samples=refreshes,

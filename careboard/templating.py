@@ -106,25 +106,26 @@ def _board_card_context() -> tuple:
     return context
 
 
-def board_card(macro, item, text: dict, show_assignee: bool, context: tuple | None = None) -> Markup:
-    """`macro(item, text, show_assignee)` (board/_card.html), rendered once per process for the same card
+def board_card(macro, item, text: dict, show_assignee: bool, context: tuple | None = None,
+               oob: bool = False) -> Markup:
+    """`macro(item, text, show_assignee, oob)` (board/_card.html), rendered once per process for the same card
     version, SLA state, lock, language, time zone and URL root."""
     context = context or _board_card_context()
     c = item.card
     key = (c.id, c.version, c.kind, c.title, c.priority, c.due_at, c.assignee_name if show_assignee else None,
-           item.sla, item.may_change, show_assignee, context)
+           item.sla, item.may_change, show_assignee, oob, context)
     html = _board_cards.get(key)
     if html is None:
-        html = Markup(macro(item, text, show_assignee))
+        html = Markup(macro(item, text, show_assignee, oob))
         _board_cards.put(key, html)
     return html
 
 
-def board_cell_cards(macro, items, text: dict, show_assignee: bool) -> Markup:
+def board_cell_cards(macro, items, text: dict, show_assignee: bool, oob: bool = False) -> Markup:
     """A cell's cards, each as board_card renders it, in one call from the template (a Jinja loop calling a
-    global per card cost more than the cached cards themselves)."""
+    global per card cost more than the cached cards themselves); `oob`: each replaces the card of its id."""
     context = _board_card_context()
-    return Markup("").join(board_card(macro, item, text, show_assignee, context) for item in items)
+    return Markup("").join(board_card(macro, item, text, show_assignee, context, oob) for item in items)
 
 
 def overdue_badge(oob: bool = False, count: int | None = None) -> Markup:

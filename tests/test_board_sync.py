@@ -52,10 +52,17 @@ def test_an_unchanged_board_answers_204_and_a_drop_elsewhere_brings_its_two_cell
                          headers={"HX-Request": "true", "HX-Target": "toasts", "HX-Current-URL": "http://x/board/"})
     assert dropped.status_code == 200
     s1, s2 = people["sales1"].id, people["sales2"].id
-    # The drop's own answer: its toast and the two cells it changed, nothing else of the board.
+    # The drop's own answer: its toast, the card in its new version (the dragging tablet shows it in its new
+    # place already), the two lanes' heads and the columns' counts; not the cells, and nothing else.
     answer = dropped.get_data(as_text=True)
-    assert sorted(cells_in(answer)) == sorted([f"user-{s1}-todo", f"user-{s2}-doing"])
-    assert f'id="card-{card.id}"' in answer and "toast" in answer
+    session.expire_all()
+    version = session.get(Card, card.id).version
+    assert cells_in(answer) == [] and "toast" in answer
+    assert re.findall(r'<li id="card-(\d+)"[^>]*data-version="(\d+)" hx-swap-oob="true"', answer) == [
+        (str(card.id), str(version))]
+    assert sorted(re.findall(r'<header class="lane-head" id="head-user-(\d+)" hx-swap-oob="true"', answer)) == \
+        sorted([str(s1), str(s2)])
+    assert 'id="count-doing" hx-swap-oob="true"' in answer and 'id="board"' not in answer
 
     refresh = client.get(url, headers=HX)
     html = refresh.get_data(as_text=True)
@@ -69,6 +76,12 @@ def test_an_unchanged_board_answers_204_and_a_drop_elsewhere_brings_its_two_cell
     assert re.search(rf'id="card-{card.id}"[^>]*data-version="{session.get(Card, card.id).version}"', moved)
     again = sync_url(html)                                            # the refresh comes with its new token
     assert again != url and client.get(again, headers=HX).status_code == 204
+    session.expire_all()
+    # The drawer's move form (the card has not moved on that screen): the two cells themselves.
+    version = session.get(Card, card.id).version
+    form = other.post(f"/board/cards/{card.id}/move", data={"column": "todo", "assignee": s2, "version": version},
+                      headers={"HX-Request": "true", "HX-Target": "toasts", "HX-Current-URL": "http://x/board/"})
+    assert sorted(cells_in(form.get_data(as_text=True))) == sorted([f"user-{s2}-doing", f"user-{s2}-todo"])
 
 
 def test_a_refresh_draws_the_cells_of_loaded_lanes_and_the_heads_of_the_others(client, auth, people, session):
@@ -100,7 +113,7 @@ def test_a_drop_that_empties_a_lane_draws_its_head_with_no_cards(client, auth, p
     headers = {"HX-Request": "true", "HX-Target": "toasts", "HX-Current-URL": "http://x/board/"}
     answer = client.post("/board/drop", data={"card": card.id, "column": "doing", "assignee": s2, "position": 0,
                                               "version": card.version}, headers=headers).get_data(as_text=True)
-    assert sorted(cells_in(answer)) == sorted([f"user-{s1}-todo", f"user-{s2}-doing"])
+    assert cells_in(answer) == [] and f'<li id="card-{card.id}"' in answer        # a drag: the card, not the cells
     head = re.search(rf'<header class="lane-head" id="head-user-{s1}".*?</header>', answer, re.S).group(0)
     assert "Sales1" in head and "0" in re.search(r'class="count">([^<]*)<', head).group(1)
     other = re.search(rf'<header class="lane-head" id="head-user-{s2}".*?</header>', answer, re.S).group(0)

@@ -47,7 +47,7 @@ def test_the_board_keeps_its_recent_cards_past_the_limit(app, monkeypatch):
     monkeypatch.setattr(templating, "_board_cards", templating.LruCache(3))
     rendered = []
 
-    def macro(item, text, show_assignee):
+    def macro(item, text, show_assignee, oob):
         rendered.append(item.card.id)
         return f"<li>{item.card.title}</li>"
 

@@ -239,9 +239,13 @@ FILTER_ROLES = frozenset(role.value for role in CARE_ROLES)
 FILTER_KINDS = frozenset(kind.value for kind in CardKind)
 
 
-def drop_redraw(before: Before, card: Card) -> str:
-    """The drop's answer: the two cells it changed (where the card was, where it is now) drawn again for the
-    board it was dropped on (its URL, htmx's HX-Current-URL), as out-of-band swaps; nothing elsewhere."""
+def move_redraw(before: Before, card: Card, *, dragged: bool = False) -> str:
+    """A move's answer on the board it was made on (its URL, htmx's HX-Current-URL), as out-of-band swaps,
+    nothing elsewhere: the two cells it changed (where the card was, where it is now) drawn again, with their
+    lanes' heads and the columns' counts. `dragged`: the tablet shows the card where it was dropped already,
+    so the answer holds the card itself (its new version and state) with those heads and counts, and not the
+    cells; the board's refresh that the answer's board-changed starts draws the cells, as on the other tablets
+    (and puts the card where the server placed it, should a filter or a role's lane place it elsewhere)."""
     current = urlsplit(request.headers.get("HX-Current-URL", ""))
     if current.path != url_for("board.index"):
         return ""
@@ -249,7 +253,11 @@ def drop_redraw(before: Before, card: Card) -> str:
     filters = light_filters(args)
     cells = {board_sync.Cell.of(filters, before.column, before.assignee_id, card.role),
              board_sync.Cell.of(filters, card.column, card.assignee_id, card.role)}
-    return redraw_cells(filters, cells, args=args) or ""
+    return redraw_cells(filters, cells, args=args, card_id=card.id if dragged else None) or ""
+
+
+def drag_redraw(before: Before, card: Card) -> str:
+    return move_redraw(before, card, dragged=True)
 
 
 def whole_board():
@@ -264,19 +272,23 @@ def whole_board():
 
 
 def redraw_cells(filters: board.BoardFilters, cells: set, *, loaded: set[str] | None = None,
-                 shown: set[str] | None = None, args=None) -> str | None:
+                 shown: set[str] | None = None, args=None, card_id: int | None = None) -> str | None:
     """The given cells drawn again (those of the lanes in `loaded`, if given), with their lanes' heads and the
     columns' counts, as out-of-band swaps. None when a changed lane is one the board does not show (`shown`:
-    a role's first unassigned card): then the board must be drawn whole."""
+    a role's first unassigned card): then the board must be drawn whole. `card_id`: that card instead of the
+    cells (a drag's answer)."""
     _, collapsed = collapsed_lanes()
     keys = {cell.lane for cell in cells}
     drawn = {cell for cell in cells if loaded is None or cell.lane in loaded}
+    if card_id is not None:
+        where = Card.id == card_id
+    else:
+        where = or_(*(cell.where for cell in drawn)) if drawn else false()
     view = board.build_board(db.session, viewer=current_user._get_current_object(), filters=filters,
-                             now=utcnow(), settings=store(), collapsed=collapsed,
-                             cards_where=or_(*(cell.where for cell in drawn)) if drawn else false(), lanes_of=keys)
+                             now=utcnow(), settings=store(), collapsed=collapsed, cards_where=where, lanes_of=keys)
     if shown is not None and any(lane.key in keys and lane.key not in shown for lane in view.lanes):
         return None
-    return render_block("board/lane.html", "cells", view=view, lane_keys=keys,
+    return render_block("board/lane.html", "cells" if card_id is None else "moved", view=view, lane_keys=keys,
                         drawn={(cell.lane, cell.column) for cell in drawn}, **board_context(filters, collapsed, args))
 
 
@@ -505,7 +517,7 @@ def edit_card(card_id: int):
 @bp.post("/cards/<int:card_id>/move")
 @policy.staff
 def move_card(card_id: int):
-    return move(load_card_or_404(card_id), MoveForm())
+    return move(load_card_or_404(card_id), MoveForm(), move_redraw)
 
 
 @bp.post("/drop")
@@ -514,10 +526,10 @@ def drop_card():
     form = DropForm()
     if form.card.data is None:
         abort(400)
-    return move(load_card_or_404(form.card.data), form)
+    return move(load_card_or_404(form.card.data), form, drag_redraw)
 
 
-def move(card: Card, form: MoveForm):
+def move(card: Card, form: MoveForm, redraw):
     assignee = card.assignee if form.assignee.data is None else person_or_none(form.assignee.data)
     done = form.column.data == Column.DONE and card.column != Column.DONE
     before = Before.of(card)
@@ -525,7 +537,7 @@ def move(card: Card, form: MoveForm):
         db.session, card, actor=current_user, to_column=form.column.data, to_assignee=assignee,
         position=form.position.data, seen_version=form.version.data), form,
         said=lambda c: moved_message(c, before),
-        undo=None if card.column == Column.DONE else "done" if done else "move", redraw=drop_redraw)
+        undo=None if card.column == Column.DONE else "done" if done else "move", redraw=redraw)
 
 
 def outcome_message(card: Card) -> str:
