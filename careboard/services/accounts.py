@@ -145,7 +145,7 @@ def end_all_sessions(session: Session, user: User) -> None:
 
 
 # Every request of a signed-in person runs it: built once, its values bound per call (building the statement
-# cost more than running it; bench/README.md "Statements built once").
+# cost more than running it: bench/README.md, "One statement for a redraw's counts").
 SESSION_USER = (select(User).join(LoginSession, LoginSession.user_id == User.id)
                 .where(User.id == bindparam("user_id"), User.active.is_(True),
                        LoginSession.token_hash == bindparam("token_hash"),

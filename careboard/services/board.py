@@ -563,21 +563,13 @@ def lane_counts(session: Session, filters: BoardFilters, now: datetime, settings
                                        for query in _on_board(fields, filters, now, settings, where)))).all()
 
 
-def column_counts(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings) -> Counter:
-    """How many cards each column of the board holds (its heads' counts): one statement of two grouped parts."""
-    parts = (query.group_by(Card.column)
-             for query in _on_board((Card.column, func.count(Card.id).label("n")), filters, now, settings,
-                                    assignee=False))
-    return Counter(dict(session.execute(union_all(*parts)).all()))
-
-
 LANE_PART, COLUMN_PART, BADGE_PART = (literal_column(str(n)).label("part") for n in range(3))
 
 
 def redraw_counts(session: Session, filters: BoardFilters, now: datetime, settings: StoreSettings, where,
                   viewer: User) -> tuple[list[Row], Counter, int]:
     """What a redraw of some lanes counts, in one statement instead of three: those lanes' counts (as
-    lane_counts), the whole board's column counts (as column_counts) and the header's overdue badge (as
+    lane_counts), the whole board's column counts (its columns' heads) and the header's overdue badge (as
     overdue_count), told apart by a `part` column."""
     lanes = (LANE_PART, *LANE_FIELDS, func.count(Card.id).label("n"),
              func.sum(case((Card.due_at < now, 1), else_=0)).label("overdue"))

@@ -288,7 +288,7 @@ def redraw_cells(filters: board.BoardFilters, cells: set, *, loaded: set[str] | 
                              now=utcnow(), settings=store(), collapsed=collapsed, cards_where=where, lanes_of=keys)
     if shown is not None and any(lane.key in keys and lane.key not in shown for lane in view.lanes):
         return None
-    return render_block("board/lane.html", "cells" if card_id is None else "moved", view=view, lane_keys=keys,
+    return render_block("board/lane.html", "cells", view=view, lane_keys=keys, moved=card_id is not None,
                         drawn={(cell.lane, cell.column) for cell in drawn}, **board_context(filters, collapsed, args))
 
 
